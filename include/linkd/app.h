@@ -1,0 +1,59 @@
+/* The Application: the node's services in their declared start order,
+ * registered with the health Checker, started through one MultiStart with
+ * the Checker last, and closed in reverse.
+ *
+ * Start order today: WebServer (so the probes answer, with 503, while the
+ * rest starts), RootDir, any services added with lk_app_add_service, and
+ * the HealthChecker.  Closing reverses it: the Checker goes first, so
+ * /readyz turns 503 before anything else stops, and the WebServer last. */
+#ifndef LINKD_APP_H
+#define LINKD_APP_H
+
+#include <stdint.h>
+
+#include "linkd/checker.h"
+#include "linkd/config.h"
+#include "linkd/heartbeat.h"
+#include "linkd/log.h"
+#include "linkd/service.h"
+
+typedef struct lk_app lk_app;
+
+typedef struct lk_app_options {
+        const lk_config *config;   /* borrowed; must outlive the app */
+        lk_log *log;               /* borrowed */
+        lk_heartbeat *main_loop;   /* borrowed; the process loop /livez watches; may be NULL */
+        const char *version;
+        const char *commit;
+        lk_usec started_at;        /* realtime */
+} lk_app_options;
+
+/* The caller owns the app. */
+lk_app *lk_app_new(const lk_app_options *options);
+
+/* Frees the app, its services and its checker.  Waits for a close that
+ * lk_app_stop abandoned at its deadline.  Accepts NULL; returns NULL. */
+lk_app *lk_app_free(lk_app *app);
+
+/* Adds a service (borrowed; must outlive the app) to start after the
+ * built-in ones and before the Checker, registering it for health checks
+ * under its name.  Only before lk_app_start. */
+int lk_app_add_service(lk_app *app, lk_service *service, lk_err *err);
+
+/* Starts every service in order.  If ctx is cancelled between two starts,
+ * closes what started and fails with "aborting start: context canceled".
+ * On failure everything already started has been closed again. */
+int lk_app_start(lk_app *app, lk_ctx *ctx, lk_err *err);
+
+/* Closes the started services in reverse order, one at a time, logging
+ * each.  Returns every close error joined.  If the closing takes longer
+ * than grace, returns -ETIMEDOUT at once, with the name of the service
+ * still closing in hung (if not NULL); the close goes on in the
+ * background and lk_app_free waits for it. */
+int lk_app_stop(lk_app *app, lk_usec grace, char *hung, size_t hung_size, lk_err *err);
+
+lk_checker *lk_app_checker(lk_app *app);
+/* The port the API listens on, once started. */
+uint16_t lk_app_http_port(lk_app *app);
+
+#endif

@@ -1,0 +1,92 @@
+/* The node's configuration (config TOML) and secrets (secrets TOML), with
+ * Chainlink's key names where Chainlink has the setting.
+ *
+ * Every setting is described once, in a table in src/base/config.c: its
+ * name, type, default and limits.  Loading walks the TOML against that
+ * table, so an unknown key, a wrong type or an out-of-range value is an
+ * error that names the file, line and column.  Printing walks the same
+ * table, which is how `linkd node validate` shows the effective config
+ * with defaults filled in and secrets masked. */
+#ifndef LINKD_CONFIG_H
+#define LINKD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "linkd/buf.h"
+#include "linkd/err.h"
+#include "linkd/log.h"
+#include "linkd/time.h"
+
+#define LK_CONFIG_SETTINGS_MAX 64
+
+typedef struct lk_config {
+        char *root_dir;
+        lk_usec shutdown_grace_period;
+        struct {
+                int64_t level; /* lk_log_level */
+                bool json_console;
+        } log;
+        struct {
+                char *listen_ip;
+                int64_t http_port;
+        } web_server;
+        struct {
+                lk_usec poll_interval;
+        } health_check;
+        struct {
+                bool enabled;
+                char *profile_root;
+                lk_usec poll_interval;
+                lk_usec gather_duration;
+                lk_usec gather_trace_duration;
+                uint64_t max_profile_size;
+                int64_t cpu_profile_rate;
+                int64_t mem_profile_rate;
+                int64_t block_profile_rate;
+                int64_t mutex_profile_fraction;
+                uint64_t mem_threshold;
+                int64_t goroutine_threshold;
+        } auto_pprof;
+        bool set[LK_CONFIG_SETTINGS_MAX]; /* which settings the input gave */
+} lk_config;
+
+typedef struct lk_secrets {
+        struct {
+                char *url;
+                char *backup_url;
+        } database;
+        struct {
+                char *keystore;
+                char *vrf;
+        } password;
+        bool set[LK_CONFIG_SETTINGS_MAX];
+} lk_secrets;
+
+/* Fills cfg with the defaults.  Every lk_config must end with
+ * lk_config_done. */
+void lk_config_init(lk_config *cfg);
+void lk_config_done(lk_config *cfg);
+
+/* Applies the settings in a TOML document over cfg.  name is what errors
+ * call the input (a file name).  Errors read "<name>:<line>:<col>: <what>"
+ * and carry the line and column. */
+int lk_config_load_text(lk_config *cfg, const char *name, const char *text, size_t len, lk_err *err);
+/* As lk_config_load_text, reading the file at path. */
+int lk_config_load_file(lk_config *cfg, const char *path, lk_err *err);
+
+/* Resolves what depends on other settings once all input is applied:
+ * expands "~/" in RootDir from $HOME and defaults ProfileRoot to RootDir. */
+int lk_config_finish(lk_config *cfg, lk_err *err);
+
+/* Writes cfg as TOML; with only_set, just the settings the input gave. */
+void lk_config_format(const lk_config *cfg, bool only_set, lk_buf *out);
+
+void lk_secrets_init(lk_secrets *secrets);
+void lk_secrets_done(lk_secrets *secrets);
+int lk_secrets_load_file(lk_secrets *secrets, const char *path, lk_err *err);
+int lk_secrets_load_text(lk_secrets *secrets, const char *name, const char *text, size_t len, lk_err *err);
+/* Writes the secrets that are set, every value replaced by 'xxxxx'. */
+void lk_secrets_format_masked(const lk_secrets *secrets, lk_buf *out);
+
+#endif

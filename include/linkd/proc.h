@@ -1,0 +1,22 @@
+/* The process's own vitals from /proc/self, for /metrics and the Nurse. */
+#ifndef LINKD_PROC_H
+#define LINKD_PROC_H
+
+#include <stdint.h>
+
+#include "linkd/err.h"
+#include "linkd/time.h"
+
+typedef struct lk_proc_stats {
+        uint64_t resident_bytes;
+        uint64_t virtual_bytes;
+        uint64_t threads;
+        uint64_t open_fds;
+        uint64_t max_fds;
+        double cpu_seconds;   /* user + system */
+        lk_usec start_time;   /* realtime */
+} lk_proc_stats;
+
+int lk_proc_stats_read(lk_proc_stats *ret_stats, lk_err *err);
+
+#endif

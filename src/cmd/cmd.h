@@ -1,0 +1,23 @@
+/* The linkd command line: one function per command, each returning the
+ * process exit status. */
+#ifndef LINKD_CMD_H
+#define LINKD_CMD_H
+
+#include "linkd/config.h"
+
+/* Exit statuses shared by the commands. */
+enum {
+        LK_EXIT_OK = 0,
+        LK_EXIT_FAILURE = 1,      /* the node failed to start or to stop cleanly */
+        LK_EXIT_USAGE = 2,        /* bad arguments or bad configuration */
+        LK_EXIT_HUNG = 3,         /* shutdown exceeded ShutdownGracePeriod */
+};
+
+int lk_cmd_node(int argc, char **argv);
+
+/* Parses --config FILE (repeatable, applied in order) and --secrets FILE
+ * after the command name, and loads them over the defaults.  Prints the
+ * problem and returns LK_EXIT_USAGE on failure. */
+int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets);
+
+#endif

@@ -1,0 +1,36 @@
+/* linkd: the command-line entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "version.h"
+
+static const char usage[] =
+        "usage: linkd <command> [arguments]\n"
+        "\n"
+        "commands:\n"
+        "  node start [--config FILE]... [--secrets FILE]   run the node\n"
+        "  node validate [--config FILE]... [--secrets FILE]\n"
+        "                                                   print the effective configuration\n"
+        "  version                                          print the version\n"
+        "  help                                             print this help\n";
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                fputs(usage, stderr);
+                return LK_EXIT_USAGE;
+        }
+        const char *command = argv[1];
+        if (strcmp(command, "node") == 0 || strcmp(command, "n") == 0)
+                return lk_cmd_node(argc - 1, argv + 1);
+        if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+                printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
+                return LK_EXIT_OK;
+        }
+        if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+                fputs(usage, stdout);
+                return LK_EXIT_OK;
+        }
+        fprintf(stderr, "linkd: unknown command \"%s\"\n\n%s", command, usage);
+        return LK_EXIT_USAGE;
+}

@@ -1,0 +1,269 @@
+/* linkd node start | validate. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "linkd/app.h"
+#include "linkd/buf.h"
+#include "linkd/notify.h"
+#include "version.h"
+
+static const char node_usage[] =
+        "usage: linkd node start [--config FILE]... [--secrets FILE]\n"
+        "       linkd node validate [--config FILE]... [--secrets FILE]\n";
+
+/* Secrets files should be readable by their owner only; say so, as ssh
+ * does, but do not refuse (the file may sit on a filesystem that cannot
+ * express modes). */
+static void warn_if_exposed(const char *path) {
+        struct stat st;
+        if (stat(path, &st) == 0 && (st.st_mode & 077))
+                fprintf(stderr, "linkd: warning: secrets file %s is accessible to group or others (mode %03o); "
+                                "chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
+}
+
+int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets) {
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"secrets", required_argument, NULL, 's'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        lk_err err = LK_ERR_INIT;
+        optind = 1;
+        for (int opt; (opt = getopt_long(argc, argv, "c:s:h", options, NULL)) != -1;) {
+                switch (opt) {
+                case 'c':
+                        if (lk_config_load_file(cfg, optarg, &err) < 0)
+                                goto invalid;
+                        break;
+                case 's':
+                        if (lk_secrets_load_file(secrets, optarg, &err) < 0)
+                                goto invalid;
+                        warn_if_exposed(optarg);
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return LK_EXIT_USAGE;
+                default:
+                        fputs(usage, stderr);
+                        return LK_EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "linkd: unexpected argument \"%s\"\n%s", argv[optind], usage);
+                return LK_EXIT_USAGE;
+        }
+        if (lk_config_finish(cfg, &err) < 0)
+                goto invalid;
+        return LK_EXIT_OK;
+invalid:
+        fprintf(stderr, "linkd: invalid configuration: %s\n", err.msg);
+        return LK_EXIT_USAGE;
+}
+
+static int node_validate(int argc, char **argv) {
+        lk_config cfg;
+        lk_secrets secrets;
+        lk_config_init(&cfg);
+        lk_secrets_init(&secrets);
+        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets);
+        if (status == LK_EXIT_OK) {
+                lk_buf out = LK_BUF_INIT;
+                lk_buf_puts(&out, "# Secrets:\n");
+                lk_secrets_format_masked(&secrets, &out);
+                lk_buf_puts(&out, "\n# Input Configuration:\n");
+                lk_config_format(&cfg, true, &out);
+                lk_buf_puts(&out, "\n# Effective Configuration, with defaults applied:\n");
+                lk_config_format(&cfg, false, &out);
+                lk_buf_puts(&out, "\nValid configuration.\n");
+                fputs(lk_buf_str(&out), stdout);
+                lk_buf_done(&out);
+        }
+        lk_secrets_done(&secrets);
+        lk_config_done(&cfg);
+        return status;
+}
+
+/* The running node: the main thread waits for signals and for the start
+ * to finish, beats the main-loop heartbeat, and pings systemd's watchdog;
+ * the start itself runs on its own thread so that a signal can cancel a
+ * start that waits (for a database lock, say). */
+typedef struct node {
+        const lk_config *cfg;
+        lk_log *log;
+        lk_app *app;
+        lk_ctx start_ctx;
+        pthread_t main_thread;
+        int start_result;
+        lk_err start_err;
+} node;
+
+/* Wakes the main thread from sigtimedwait when the start has finished. */
+#define SIG_START_DONE SIGRTMIN
+
+static void *run_start(void *arg) {
+        node *n = arg;
+        n->start_result = lk_app_start(n->app, &n->start_ctx, &n->start_err);
+        pthread_kill(n->main_thread, SIG_START_DONE);
+        return NULL;
+}
+
+static void notify(node *n, const char *state) {
+        lk_err err = LK_ERR_INIT;
+        if (lk_notify(state, &err) < 0)
+                lk_log_warn(n->log, "Cannot notify systemd", LK_STR("state", state), LK_ERROR(&err));
+}
+
+static int shut_down(node *n, const char *signal_name) {
+        lk_log_info(n->log, "Shutting down due to signal", LK_STR("signal", signal_name));
+        notify(n, "STOPPING=1");
+        lk_usec began = lk_now_monotonic();
+        char hung[128] = "";
+        lk_err err = LK_ERR_INIT;
+        int r = lk_app_stop(n->app, n->cfg->shutdown_grace_period, hung, sizeof hung, &err);
+        if (r == -ETIMEDOUT) {
+                lk_log_crit(n->log, "Shutdown grace period exceeded, exiting", LK_STR("service", hung),
+                            LK_DURATION("grace", n->cfg->shutdown_grace_period));
+                return LK_EXIT_HUNG;
+        }
+        if (r < 0) {
+                lk_log_error(n->log, "Errors while shutting down", LK_ERROR(&err));
+                return LK_EXIT_FAILURE;
+        }
+        lk_log_info(n->log, "Graceful shutdown", LK_DURATION("took", lk_now_monotonic() - began));
+        return LK_EXIT_OK;
+}
+
+static void announce(node *n) {
+        const lk_config *cfg = n->cfg;
+        bool v6 = strchr(cfg->web_server.listen_ip, ':') != NULL;
+        char url[128];
+        snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", cfg->web_server.listen_ip,
+                 lk_app_http_port(n->app));
+        lk_log_info(n->log, "API listening", LK_STR("url", url));
+        notify(n, "READY=1");
+}
+
+/* Waits for the start, then for a signal; returns the exit status. */
+static int main_loop(node *n, lk_heartbeat *heartbeat, const sigset_t *signals) {
+        lk_usec watchdog = lk_notify_watchdog_usec();
+        lk_usec tick = watchdog && watchdog / 2 < LK_USEC_PER_SEC ? watchdog / 2 : LK_USEC_PER_SEC;
+        bool starting = true, aborting = false;
+        for (;;) {
+                lk_heartbeat_beat(heartbeat);
+                if (watchdog && !starting)
+                        notify(n, "WATCHDOG=1");
+                struct timespec timeout = {(time_t)(tick / LK_USEC_PER_SEC), (long)(tick % LK_USEC_PER_SEC) * 1000};
+                siginfo_t info;
+                int sig = sigtimedwait(signals, &info, &timeout);
+                if (sig < 0)
+                        continue; /* EAGAIN: a tick; EINTR: retry */
+                if (sig == SIG_START_DONE) {
+                        if (!starting)
+                                continue;
+                        starting = false;
+                        if (n->start_result < 0) {
+                                if (aborting)
+                                        return LK_EXIT_OK;
+                                lk_log_error(n->log, "Failed to start the node", LK_ERROR(&n->start_err));
+                                return LK_EXIT_FAILURE;
+                        }
+                        if (aborting)
+                                return shut_down(n, "received while starting");
+                        announce(n);
+                        continue;
+                }
+                const char *name = sig == SIGINT ? "interrupt" : "terminated";
+                if (!starting)
+                        return shut_down(n, name);
+                if (!aborting) {
+                        lk_log_info(n->log, "Signal received while starting, aborting start", LK_STR("signal", name));
+                        aborting = true;
+                        lk_ctx_cancel(&n->start_ctx);
+                }
+        }
+}
+
+static lk_log *make_log(const lk_config *cfg) {
+        return lk_log_new(&(lk_log_options){
+                .fd = STDERR_FILENO,
+                .level = (lk_log_level)cfg->log.level,
+                .json = cfg->log.json_console,
+        });
+}
+
+static int node_start(int argc, char **argv) {
+        lk_usec started_at = lk_now_realtime();
+        lk_config cfg;
+        lk_secrets secrets;
+        lk_config_init(&cfg);
+        lk_secrets_init(&secrets);
+        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets);
+        if (status != LK_EXIT_OK)
+                goto out_config;
+
+        /* Signals are taken synchronously by the main thread only: block
+         * them before any thread exists so every thread inherits the mask. */
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGINT);
+        sigaddset(&signals, SIGTERM);
+        sigaddset(&signals, SIG_START_DONE);
+        pthread_sigmask(SIG_BLOCK, &signals, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        lk_log *log = make_log(&cfg);
+        lk_log_info(log, "Starting linkd", LK_STR("version", LK_VERSION), LK_STR("commit", LK_COMMIT),
+                    LK_STR("root", cfg.root_dir));
+        lk_heartbeat heartbeat;
+        lk_heartbeat_init(&heartbeat, "main loop", LK_USEC_PER_SEC);
+        node n = {.cfg = &cfg, .log = log, .main_thread = pthread_self()};
+        n.app = lk_app_new(&(lk_app_options){
+                .config = &cfg,
+                .log = log,
+                .main_loop = &heartbeat,
+                .version = LK_VERSION,
+                .commit = LK_COMMIT,
+                .started_at = started_at,
+        });
+        lk_ctx_init(&n.start_ctx, LK_USEC_INFINITY);
+        pthread_t starter;
+        int r = pthread_create(&starter, NULL, run_start, &n);
+        if (r != 0) {
+                lk_log_error(log, "Cannot create the start thread", LK_STR("err", strerror(r)));
+                status = LK_EXIT_FAILURE;
+        } else {
+                status = main_loop(&n, &heartbeat, &signals);
+                if (status == LK_EXIT_HUNG)
+                        _exit(status); /* a service is stuck in close; nothing more can be cleaned up */
+                pthread_join(starter, NULL);
+        }
+        lk_ctx_done(&n.start_ctx);
+        lk_app_free(n.app);
+        lk_log_free(log);
+out_config:
+        lk_secrets_done(&secrets);
+        lk_config_done(&cfg);
+        return status;
+}
+
+int lk_cmd_node(int argc, char **argv) {
+        if (argc < 2) {
+                fputs(node_usage, stderr);
+                return LK_EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "start") == 0 || strcmp(argv[1], "s") == 0)
+                return node_start(argc - 1, argv + 1);
+        if (strcmp(argv[1], "validate") == 0)
+                return node_validate(argc - 1, argv + 1);
+        fprintf(stderr, "linkd: unknown node command \"%s\"\n%s", argv[1], node_usage);
+        return LK_EXIT_USAGE;
+}

@@ -1,0 +1,201 @@
+/* The Application (see include/linkd/app.h). */
+#include "linkd/app.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "linkd/alloc.h"
+#include "linkd/multi.h"
+#include "linkd/web.h"
+#include "rootdir.h"
+
+#define MAX_SERVICES 32
+
+struct lk_app {
+        lk_log *log;
+        lk_checker *checker;
+        lk_web *web;
+        lk_rootdir *rootdir;
+        lk_service *services[MAX_SERVICES]; /* in start order, the checker last */
+        size_t count;
+        bool started;
+        lk_multistart ms;
+
+        /* The close, which runs on its own thread so that lk_app_stop can
+         * give up on it at the grace period. */
+        pthread_mutex_t stop_lock;
+        pthread_cond_t stop_done;
+        pthread_t stopper;
+        bool stopper_running, stop_finished;
+        int stop_result;
+        lk_err stop_err;
+        char closing[128];
+        lk_usec closing_since;
+};
+
+static void log_closing(void *arg, lk_service *service) {
+        lk_app *app = arg;
+        pthread_mutex_lock(&app->stop_lock);
+        snprintf(app->closing, sizeof app->closing, "%s", service->name);
+        app->closing_since = lk_now_monotonic();
+        pthread_mutex_unlock(&app->stop_lock);
+        lk_log_debug(app->log, "Closing service", LK_STR("service", service->name));
+}
+
+static void log_closed(void *arg, lk_service *service, const lk_err *err) {
+        lk_app *app = arg;
+        pthread_mutex_lock(&app->stop_lock);
+        lk_usec took = lk_now_monotonic() - app->closing_since;
+        app->closing[0] = '\0';
+        pthread_mutex_unlock(&app->stop_lock);
+        if (lk_err_is_set(err))
+                lk_log_error(app->log, "Failed to close service", LK_STR("service", service->name), LK_ERROR(err),
+                             LK_DURATION("took", took));
+        else
+                lk_log_info(app->log, "Closed service", LK_STR("service", service->name), LK_DURATION("took", took));
+}
+
+static void add(lk_app *app, lk_service *service) {
+        app->services[app->count++] = service;
+}
+
+lk_app *lk_app_new(const lk_app_options *options) {
+        const lk_config *cfg = options->config;
+        lk_app *app = lk_calloc(1, sizeof *app);
+        app->log = options->log;
+        app->checker = lk_checker_new(&(lk_checker_options){
+                .poll_interval = cfg->health_check.poll_interval,
+                .log = options->log,
+        });
+        lk_heartbeat *loops[1] = {options->main_loop};
+        app->web = lk_web_new(&(lk_web_options){
+                .listen_ip = cfg->web_server.listen_ip,
+                .port = (uint16_t)cfg->web_server.http_port,
+                .checker = app->checker,
+                .log = options->log,
+                .loops = loops,
+                .loop_count = options->main_loop ? 1 : 0,
+                .version = options->version,
+                .commit = options->commit,
+                .started_at = options->started_at,
+        });
+        app->rootdir = lk__rootdir_new(cfg->root_dir);
+        app->ms = (lk_multistart)LK_MULTISTART_INIT;
+        app->ms.hooks = (lk_multistart_hooks){log_closing, log_closed, app};
+        pthread_mutex_init(&app->stop_lock, NULL);
+        lk_cond_init_monotonic(&app->stop_done);
+
+        add(app, lk_web_service(app->web));
+        add(app, lk__rootdir_service(app->rootdir));
+        for (size_t i = 0; i < app->count; i++)
+                lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
+        return app;
+}
+
+int lk_app_add_service(lk_app *app, lk_service *service, lk_err *err) {
+        if (app->started)
+                return lk_err_set(err, -EBUSY, "cannot add %s: the application has started", service->name);
+        if (app->count == MAX_SERVICES - 1)
+                return lk_err_set(err, -ENOSPC, "cannot add %s: too many services", service->name);
+        int r = lk_checker_register(app->checker, service->name, service, err);
+        if (r < 0)
+                return r;
+        add(app, service);
+        return 0;
+}
+
+int lk_app_start(lk_app *app, lk_ctx *ctx, lk_err *err) {
+        if (app->started)
+                return lk_err_set(err, -EALREADY, "application is already started");
+        app->started = true;
+        add(app, lk_checker_service(app->checker));
+        for (size_t i = 0; i < app->count; i++) {
+                int cause = lk_ctx_err(ctx);
+                if (cause) {
+                        lk_err reason = LK_ERR_INIT;
+                        lk_err_set(&reason, cause, "aborting start: %s", lk_ctx_strerror(cause));
+                        return lk_multistart_close_because(&app->ms, &reason, err);
+                }
+                lk_service *service = app->services[i];
+                lk_log_debug(app->log, "Starting service", LK_STR("service", service->name));
+                int r = lk_multistart_start(&app->ms, ctx, &service, 1, err);
+                if (r < 0)
+                        return r;
+                lk_log_info(app->log, "Started service", LK_STR("service", service->name));
+        }
+        return 0;
+}
+
+static void *stop_all(void *arg) {
+        lk_app *app = arg;
+        lk_err err = LK_ERR_INIT;
+        int r = lk_multistart_close(&app->ms, &err);
+        pthread_mutex_lock(&app->stop_lock);
+        app->stop_result = r;
+        app->stop_err = err;
+        app->stop_finished = true;
+        pthread_cond_broadcast(&app->stop_done);
+        pthread_mutex_unlock(&app->stop_lock);
+        return NULL;
+}
+
+int lk_app_stop(lk_app *app, lk_usec grace, char *hung, size_t hung_size, lk_err *err) {
+        pthread_mutex_lock(&app->stop_lock);
+        if (app->stopper_running) {
+                pthread_mutex_unlock(&app->stop_lock);
+                return lk_err_set(err, -EALREADY, "application is already stopping");
+        }
+        int r = pthread_create(&app->stopper, NULL, stop_all, app);
+        if (r != 0) {
+                pthread_mutex_unlock(&app->stop_lock);
+                return lk_err_set(err, -r, "cannot start the shutdown thread: %s", strerror(r));
+        }
+        app->stopper_running = true;
+        struct timespec deadline = lk_deadline_after(grace);
+        while (!app->stop_finished)
+                if (pthread_cond_timedwait(&app->stop_done, &app->stop_lock, &deadline) == ETIMEDOUT)
+                        break;
+        if (!app->stop_finished) {
+                char closing[sizeof app->closing];
+                snprintf(closing, sizeof closing, "%s", app->closing);
+                pthread_mutex_unlock(&app->stop_lock);
+                if (hung)
+                        snprintf(hung, hung_size, "%s", closing);
+                lk_buf d = LK_BUF_INIT;
+                lk_duration_format(&d, grace);
+                lk_err_set(err, -ETIMEDOUT, "shutdown grace period of %s exceeded while closing %s", lk_buf_str(&d),
+                           closing);
+                lk_buf_done(&d);
+                return -ETIMEDOUT;
+        }
+        r = app->stop_result;
+        if (r < 0 && err)
+                *err = app->stop_err;
+        pthread_mutex_unlock(&app->stop_lock);
+        return r;
+}
+
+lk_app *lk_app_free(lk_app *app) {
+        if (!app)
+                return NULL;
+        if (app->stopper_running)
+                pthread_join(app->stopper, NULL);
+        lk_multistart_done(&app->ms);
+        lk_web_free(app->web);
+        lk__rootdir_free(app->rootdir);
+        lk_checker_free(app->checker);
+        pthread_cond_destroy(&app->stop_done);
+        pthread_mutex_destroy(&app->stop_lock);
+        lk_free(app);
+        return NULL;
+}
+
+lk_checker *lk_app_checker(lk_app *app) {
+        return app->checker;
+}
+
+uint16_t lk_app_http_port(lk_app *app) {
+        return lk_web_port(app->web);
+}

@@ -1,0 +1,414 @@
+/* The HTTP server: libmicrohttpd with an epoll thread pool, serving the
+ * probes from the Checker's snapshot (see include/linkd/web.h).
+ *
+ * /health and /readyz bodies only change when the Checker publishes a new
+ * snapshot, so they are rendered once per snapshot into MHD responses that
+ * every request then shares; a probe costs no rendering and no allocation
+ * beyond MHD's own. */
+#include "linkd/web.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "linkd/alloc.h"
+#include "linkd/proc.h"
+#include "render.h"
+
+#define CONTENT_JSONAPI "application/vnd.api+json"
+#define CONTENT_JSON "application/json"
+#define CONTENT_TEXT "text/plain; charset=utf-8"
+#define CONTENT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+/* The probe responses rendered from one snapshot.  Shared by requests;
+ * reference counted because a request may still queue them after a newer
+ * snapshot has replaced them. */
+typedef struct rendered {
+        atomic_int refs;
+        uint64_t generation;
+        unsigned health_status;
+        unsigned ready_status;
+        struct MHD_Response *health_json[2]; /* [failing_only] */
+        struct MHD_Response *health_text[2];
+        struct MHD_Response *readyz_full;
+} rendered;
+
+struct lk_web {
+        lk_service service;
+        lk_once once;
+        lk_web_options options;
+        char *listen_ip;
+        lk_heartbeat **loops;
+        struct MHD_Daemon *daemon;
+        uint16_t port;
+        struct MHD_Response *empty_body;
+        pthread_mutex_t cache_lock;
+        rendered *cache;
+};
+
+static struct MHD_Response *text_response(const char *content_type, lk_buf *body) {
+        size_t len;
+        char *data = lk_buf_steal(body, &len);
+        struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, data, lk_free);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        return r;
+}
+
+static rendered *render(const lk_health_snapshot *s) {
+        rendered *c = lk_calloc(1, sizeof *c);
+        atomic_init(&c->refs, 1);
+        c->generation = s->generation;
+        c->health_status = s->healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+        c->ready_status = s->ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+        lk_buf body = LK_BUF_INIT;
+        for (int failing = 0; failing < 2; failing++) {
+                lk__render_checks_json(&body, s->health, failing);
+                c->health_json[failing] = text_response(CONTENT_JSONAPI, &body);
+                lk__render_checks_text(&body, s->health, failing);
+                c->health_text[failing] = text_response(CONTENT_TEXT, &body);
+        }
+        lk__render_checks_json(&body, s->readiness, false);
+        c->readyz_full = text_response(CONTENT_JSONAPI, &body);
+        return c;
+}
+
+static void rendered_unref(rendered *c) {
+        if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+                return;
+        for (int i = 0; i < 2; i++) {
+                MHD_destroy_response(c->health_json[i]);
+                MHD_destroy_response(c->health_text[i]);
+        }
+        MHD_destroy_response(c->readyz_full);
+        lk_free(c);
+}
+
+/* The responses for the Checker's latest snapshot, rendering them if this
+ * is the first request since it was published. */
+static rendered *current_rendered(lk_web *web) {
+        lk_health_snapshot *s = lk_checker_snapshot(web->options.checker);
+        pthread_mutex_lock(&web->cache_lock);
+        if (!web->cache || web->cache->generation != s->generation) {
+                rendered_unref(web->cache);
+                web->cache = render(s);
+        }
+        rendered *c = web->cache;
+        atomic_fetch_add(&c->refs, 1);
+        pthread_mutex_unlock(&web->cache_lock);
+        lk_health_snapshot_unref(s);
+        return c;
+}
+
+static bool has_query_arg(struct MHD_Connection *conn, const char *key) {
+        const char *value;
+        size_t value_len;
+        return MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value, &value_len) ==
+               MHD_YES;
+}
+
+/* Whether the client asks for text/plain before any JSON type, reading the
+ * Accept header's media ranges in the order given (as gin's
+ * NegotiateFormat, which Chainlink uses, does). */
+static bool prefers_text(struct MHD_Connection *conn) {
+        const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+        if (!accept)
+                return false;
+        for (const char *p = accept; *p;) {
+                p += strspn(p, " \t,");
+                size_t len = strcspn(p, ";,");
+                size_t end = len;
+                while (end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+                        end--;
+                if ((end == 10 && strncasecmp(p, "text/plain", 10) == 0) || (end == 6 && strncasecmp(p, "text/*", 6) == 0))
+                        return true;
+                if ((end >= 16 && strncasecmp(p, "application/json", 16) == 0) ||
+                    (end == 24 && strncasecmp(p, CONTENT_JSONAPI, 24) == 0) ||
+                    (end == 3 && strncmp(p, "*/*", 3) == 0) || (end == 13 && strncasecmp(p, "application/*", 13) == 0))
+                        return false;
+                p += strcspn(p, ",");
+        }
+        return false;
+}
+
+static enum MHD_Result queue_error(struct MHD_Connection *conn, unsigned status, const char *detail,
+                                   const char *allow) {
+        lk_buf body = LK_BUF_INIT;
+        lk_buf_puts(&body, "{\"errors\":[{\"detail\":\"");
+        lk_buf_put_json_escaped(&body, detail, strlen(detail));
+        lk_buf_puts(&body, "\"}]}");
+        struct MHD_Response *r = text_response(CONTENT_JSON, &body);
+        if (allow)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        enum MHD_Result result = MHD_queue_response(conn, status, r);
+        MHD_destroy_response(r);
+        return result;
+}
+
+static enum MHD_Result serve_health(lk_web *web, struct MHD_Connection *conn, bool text) {
+        rendered *c = current_rendered(web);
+        bool failing = has_query_arg(conn, "failing");
+        struct MHD_Response *r = text || prefers_text(conn) ? c->health_text[failing] : c->health_json[failing];
+        enum MHD_Result result = MHD_queue_response(conn, c->health_status, r);
+        rendered_unref(c);
+        return result;
+}
+
+static enum MHD_Result serve_readyz(lk_web *web, struct MHD_Connection *conn) {
+        rendered *c = current_rendered(web);
+        struct MHD_Response *r = has_query_arg(conn, "full") ? c->readyz_full : web->empty_body;
+        enum MHD_Result result = MHD_queue_response(conn, c->ready_status, r);
+        rendered_unref(c);
+        return result;
+}
+
+static enum MHD_Result serve_livez(lk_web *web, struct MHD_Connection *conn) {
+        lk_buf body = LK_BUF_INIT;
+        char why[256];
+        if (!lk_checker_alive(web->options.checker, why, sizeof why))
+                lk_buf_printf(&body, "%s\n", why);
+        for (size_t i = 0; i < web->options.loop_count; i++) {
+                lk_usec age;
+                if (!lk_heartbeat_alive(web->loops[i], &age))
+                        lk_buf_printf(&body, "%s has not run for %.1fs\n", web->loops[i]->name,
+                                      (double)age / LK_USEC_PER_SEC);
+        }
+        unsigned status = body.len ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+        if (!body.len)
+                lk_buf_puts(&body, "ok\n");
+        struct MHD_Response *r = text_response(CONTENT_TEXT, &body);
+        enum MHD_Result result = MHD_queue_response(conn, status, r);
+        MHD_destroy_response(r);
+        return result;
+}
+
+static enum MHD_Result serve_metrics(lk_web *web, struct MHD_Connection *conn) {
+        lk_health_snapshot *s = lk_checker_snapshot(web->options.checker);
+        lk_proc_stats proc;
+        bool have_proc = lk_proc_stats_read(&proc, NULL) == 0;
+        lk_alloc_stats heap;
+        lk_alloc_stats_get(&heap);
+        lk__metrics_input in = {
+                .snapshot = s,
+                .proc = have_proc ? &proc : NULL,
+                .version = web->options.version,
+                .commit = web->options.commit,
+                .uptime_seconds = (double)(lk_now_realtime() - web->options.started_at) / LK_USEC_PER_SEC,
+                .heap_bytes = heap.bytes_in_use,
+        };
+        lk_buf body = LK_BUF_INIT;
+        lk__render_metrics(&body, &in);
+        lk_health_snapshot_unref(s);
+        struct MHD_Response *r = text_response(CONTENT_METRICS, &body);
+        enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return result;
+}
+
+static bool has_body(struct MHD_Connection *conn) {
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+               (length && strspn(length, "0") != strlen(length));
+}
+
+typedef enum route { ROUTE_NONE, ROUTE_READYZ, ROUTE_HEALTH, ROUTE_HEALTH_TXT, ROUTE_LIVEZ, ROUTE_METRICS } route;
+
+static route find_route(const char *url) {
+        static const struct {
+                const char *path;
+                route route;
+        } routes[] = {
+                {"/readyz", ROUTE_READYZ},   {"/health", ROUTE_HEALTH},   {"/health.txt", ROUTE_HEALTH_TXT},
+                {"/livez", ROUTE_LIVEZ},     {"/metrics", ROUTE_METRICS},
+        };
+        for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+                if (strcmp(url, routes[i].path) == 0)
+                        return routes[i].route;
+        return ROUTE_NONE;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **request_state) {
+        lk_web *web = cls;
+        route r = find_route(url);
+        if (!*request_state) {
+                /* Refusals go out at once; MHD then closes the connection,
+                 * which is right for a request we will not read. */
+                if (r == ROUTE_NONE)
+                        return queue_error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+                if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+                        return queue_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "GET, HEAD");
+                /* MHD cannot answer in the middle of a body, so a body is
+                 * refused before it is read. */
+                if (has_body(conn))
+                        return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "this endpoint takes no request body",
+                                           NULL);
+                /* Good requests are answered on MHD's second call, once it
+                 * knows there is no body left; answering now would make it
+                 * close the connection instead of keeping it alive. */
+                *request_state = web; /* any non-NULL marker */
+                return MHD_YES;
+        }
+        if (*upload_data_size) {
+                *upload_data_size = 0; /* unreachable after has_body(); discard rather than trust it */
+                return MHD_YES;
+        }
+        switch (r) {
+        case ROUTE_READYZ: return serve_readyz(web, conn);
+        case ROUTE_HEALTH: return serve_health(web, conn, false);
+        case ROUTE_HEALTH_TXT: return serve_health(web, conn, true);
+        case ROUTE_LIVEZ: return serve_livez(web, conn);
+        case ROUTE_METRICS: return serve_metrics(web, conn);
+        case ROUTE_NONE: break;
+        }
+        return MHD_NO;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap) LK_PRINTF(2, 0);
+static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
+        lk_web *web = cls;
+        char msg[512];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        msg[strcspn(msg, "\n")] = '\0';
+        lk_log_debug(web->options.log, "HTTP server message", LK_STR("detail", msg));
+}
+
+/* Creates the listening socket ourselves, so that a failure to bind says
+ * exactly why (MHD only reports that it could not start). */
+static int open_listener(lk_web *web, bool *ret_ipv6, lk_err *err) {
+        struct sockaddr_storage addr = {0};
+        socklen_t addr_len;
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+        if (inet_pton(AF_INET, web->listen_ip, &in4->sin_addr) == 1) {
+                in4->sin_family = AF_INET;
+                in4->sin_port = htons(web->options.port);
+                addr_len = sizeof *in4;
+                *ret_ipv6 = false;
+        } else if (inet_pton(AF_INET6, web->listen_ip, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons(web->options.port);
+                addr_len = sizeof *in6;
+                *ret_ipv6 = true;
+        } else {
+                return lk_err_set(err, -EINVAL, "%s: invalid listen address \"%s\"", LK_WEB_NAME, web->listen_ip);
+        }
+        int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return lk_err_set(err, -errno, "%s: socket: %s", LK_WEB_NAME, strerror(errno));
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&addr, addr_len) < 0 || listen(fd, 1024) < 0) {
+                int e = errno;
+                close(fd);
+                return lk_err_set(err, -e, "%s: cannot listen on %s port %u: %s", LK_WEB_NAME, web->listen_ip,
+                                  web->options.port, strerror(e));
+        }
+        getsockname(fd, (struct sockaddr *)&addr, &addr_len);
+        web->port = ntohs(addr.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
+        return fd;
+}
+
+static int start_locked(void *arg, lk_err *err) {
+        lk_web *web = arg;
+        bool ipv6 = false;
+        int fd = open_listener(web, &ipv6, err);
+        if (fd < 0)
+                return fd;
+        unsigned threads = web->options.threads;
+        if (!threads) {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                threads = cpus > 0 ? (unsigned)cpus : 1;
+        }
+        /* poll(2), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll
+         * mode sometimes misses a client's half-close that arrives with a
+         * partial request and holds the connection until the 30 s timeout
+         * (found by fuzz/fuzz_http).  poll is level-triggered and does not,
+         * and with a thread per core it serves the probes just as fast. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                         (ipv6 ? MHD_USE_IPv6 : 0);
+        web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, web,
+                                       MHD_OPTION_LISTEN_SOCKET, fd,
+                                       MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                       MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                                       MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+                                       MHD_OPTION_STRICT_FOR_CLIENT, 1,
+                                       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, web,
+                                       MHD_OPTION_END);
+        if (!web->daemon) {
+                close(fd);
+                return lk_err_set(err, -EIO, "%s: cannot start the HTTP daemon on %s port %u", LK_WEB_NAME,
+                                  web->listen_ip, web->port);
+        }
+        return 0;
+}
+
+static int web_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
+        lk_web *web = (lk_web *)service;
+        return lk_once_start(&web->once, LK_WEB_NAME, start_locked, web, err);
+}
+
+static int stop_locked(void *arg, lk_err *err) {
+        lk_web *web = arg;
+        /* MHD_stop_daemon closes the listening socket we handed it. */
+        MHD_stop_daemon(web->daemon);
+        web->daemon = NULL;
+        return 0;
+}
+
+static int web_close(lk_service *service, lk_err *err) {
+        lk_web *web = (lk_web *)service;
+        return lk_once_stop(&web->once, LK_WEB_NAME, stop_locked, web, err);
+}
+
+static const lk_service_vtable web_vtable = {
+        .start = web_start,
+        .close = web_close,
+};
+
+lk_web *lk_web_new(const lk_web_options *options) {
+        lk_web *web = lk_calloc(1, sizeof *web);
+        lk_once_init(&web->once);
+        web->service = (lk_service){.vtable = &web_vtable, .name = LK_WEB_NAME, .once = &web->once};
+        web->options = *options;
+        web->listen_ip = lk_strdup(options->listen_ip);
+        web->loops = lk_calloc(options->loop_count ? options->loop_count : 1, sizeof *web->loops);
+        for (size_t i = 0; i < options->loop_count; i++)
+                web->loops[i] = options->loops[i];
+        web->empty_body = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(web->empty_body, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        pthread_mutex_init(&web->cache_lock, NULL);
+        return web;
+}
+
+lk_web *lk_web_free(lk_web *web) {
+        if (!web)
+                return NULL;
+        if (web->daemon)
+                MHD_stop_daemon(web->daemon);
+        rendered_unref(web->cache);
+        MHD_destroy_response(web->empty_body);
+        pthread_mutex_destroy(&web->cache_lock);
+        lk_once_done(&web->once);
+        lk_free(web->loops);
+        lk_free(web->listen_ip);
+        lk_free(web);
+        return NULL;
+}
+
+lk_service *lk_web_service(lk_web *web) {
+        return &web->service;
+}
+
+uint16_t lk_web_port(lk_web *web) {
+        return web->port;
+}

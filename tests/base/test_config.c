@@ -1,0 +1,207 @@
+/* Config and secrets: defaults, every kind of error with its place,
+ * printing with secrets masked. */
+#include "lktest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkd/alloc.h"
+#include "linkd/config.h"
+
+static int load(lk_config *cfg, const char *text, lk_err *err) {
+        return lk_config_load_text(cfg, "node.toml", text, strlen(text), err);
+}
+
+static void assert_error(const char *text, const char *want_msg, uint32_t line, uint32_t column) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        assert_true(load(&cfg, text, &err) < 0);
+        assert_string_equal(err.msg, want_msg);
+        assert_int_equal(err.line, line);
+        assert_int_equal(err.column, column);
+        lk_config_done(&cfg);
+}
+
+static void defaults(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        assert_string_equal(cfg.root_dir, "./linkd-data");
+        assert_int_equal(cfg.shutdown_grace_period, 5 * LK_USEC_PER_SEC);
+        assert_string_equal(cfg.web_server.listen_ip, "127.0.0.1");
+        assert_int_equal(cfg.web_server.http_port, 6688);
+        assert_int_equal(cfg.log.level, LK_LOG_INFO);
+        assert_false(cfg.log.json_console);
+        assert_int_equal(cfg.health_check.poll_interval, 15 * LK_USEC_PER_SEC);
+        assert_false(cfg.auto_pprof.enabled);
+        assert_int_equal(cfg.auto_pprof.poll_interval, 10 * LK_USEC_PER_SEC);
+        assert_int_equal(cfg.auto_pprof.gather_trace_duration, 5 * LK_USEC_PER_SEC);
+        assert_int_equal(cfg.auto_pprof.max_profile_size, 100000000);
+        assert_int_equal(cfg.auto_pprof.mem_threshold, 4000000000);
+        assert_int_equal(cfg.auto_pprof.goroutine_threshold, 5000);
+        assert_null(cfg.auto_pprof.profile_root);
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_config_finish(&cfg, &err), 0);
+        assert_string_equal(cfg.auto_pprof.profile_root, "./linkd-data");
+        lk_config_done(&cfg);
+}
+
+static void loads_settings(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        const char *text = "RootDir = '/var/lib/linkd'\n"
+                           "ShutdownGracePeriod = '1m30s'\n"
+                           "[Log]\nLevel = 'debug'\nJSONConsole = true\n"
+                           "[WebServer]\nListenIP = '::1'\nHTTPPort = 0\n"
+                           "[AutoPprof]\nEnabled = true\nMaxProfileSize = '1gb'\nThreadThreshold = 64\n"
+                           "MemThreshold = 1048576\n";
+        if (load(&cfg, text, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_string_equal(cfg.root_dir, "/var/lib/linkd");
+        assert_int_equal(cfg.shutdown_grace_period, 90 * LK_USEC_PER_SEC);
+        assert_int_equal(cfg.log.level, LK_LOG_DEBUG);
+        assert_true(cfg.log.json_console);
+        assert_string_equal(cfg.web_server.listen_ip, "::1");
+        assert_int_equal(cfg.web_server.http_port, 0);
+        assert_true(cfg.auto_pprof.enabled);
+        assert_int_equal(cfg.auto_pprof.max_profile_size, 1000000000);
+        assert_int_equal(cfg.auto_pprof.goroutine_threshold, 64);
+        assert_int_equal(cfg.auto_pprof.mem_threshold, 1048576);
+        lk_config_done(&cfg);
+}
+
+static void later_input_overrides(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        assert_int_equal(load(&cfg, "[WebServer]\nHTTPPort = 7000\n", NULL), 0);
+        assert_int_equal(load(&cfg, "[WebServer]\nHTTPPort = 7001\n", NULL), 0);
+        assert_int_equal(cfg.web_server.http_port, 7001);
+        lk_config_done(&cfg);
+}
+
+static void errors_name_the_place(void **state) {
+        assert_error("[WebServer]\nHTTPPrt = 1\n", "node.toml:2:1: unknown key WebServer.HTTPPrt", 2, 1);
+        assert_error("Foo = 1\n", "node.toml:1:1: unknown key Foo", 1, 1);
+        assert_error("[Nope]\nX = 1\n", "node.toml:1:2: unknown key Nope", 1, 2);
+        assert_error("[WebServer]\nHTTPPort = '6688'\n",
+                     "node.toml:2:12: WebServer.HTTPPort: expected an integer, got string", 2, 12);
+        assert_error("[WebServer]\nHTTPPort = 70000\n",
+                     "node.toml:2:12: WebServer.HTTPPort: 70000 is out of range (0 to 65535)", 2, 12);
+        assert_error("[WebServer]\nListenIP = 'localhost'\n",
+                     "node.toml:2:12: WebServer.ListenIP: \"localhost\" is not an IP address", 2, 12);
+        assert_error("[Log]\nLevel = 'verbose'\n",
+                     "node.toml:2:9: Log.Level: unknown level \"verbose\" (use debug, info, warn, error, crit, "
+                     "panic or fatal)", 2, 9);
+        assert_error("ShutdownGracePeriod = '5'\n",
+                     "node.toml:1:23: ShutdownGracePeriod: missing unit in duration \"5\"", 1, 23);
+        assert_error("ShutdownGracePeriod = 5\n",
+                     "node.toml:1:23: ShutdownGracePeriod: expected a duration string such as '10s', got integer", 1, 23);
+        assert_error("[AutoPprof]\nMaxProfileSize = '12parsecs'\n",
+                     "node.toml:2:18: AutoPprof.MaxProfileSize: invalid size \"12parsecs\": unknown unit \"parsecs\" "
+                     "(use b, kb, mb, gb or tb)", 2, 18);
+        assert_error("[AutoPprof]\nGoroutineThreshold = 10\nThreadThreshold = 20\n",
+                     "node.toml:3:1: AutoPprof.ThreadThreshold: GoroutineThreshold and ThreadThreshold are the "
+                     "same setting; give only one", 3, 1);
+        assert_error("Log = 'info'\n", "node.toml:1:1: Log must be a table, not string", 1, 1);
+        assert_error("[HealthCheck]\nPollInterval = '0s'\n",
+                     "node.toml:2:16: HealthCheck.PollInterval: 0s is out of range (1ms to 24h0m0s)", 2, 16);
+}
+
+static void toml_syntax_errors_carry_position(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        assert_true(load(&cfg, "[Log]\nLevel = 'info\n", &err) < 0);
+        assert_int_equal(err.line, 2);
+        assert_true(strncmp(err.msg, "node.toml:2:", 12) == 0);
+        lk_config_done(&cfg);
+}
+
+static void missing_file(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_config_load_file(&cfg, "/nonexistent/linkd.toml", &err), -ENOENT);
+        assert_string_equal(err.msg, "/nonexistent/linkd.toml: No such file or directory");
+        lk_config_done(&cfg);
+}
+
+static void effective_and_input_output(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        assert_int_equal(load(&cfg, "[WebServer]\nHTTPPort = 7000\n[AutoPprof]\nThreadThreshold = 8\n", NULL), 0);
+        lk_buf out = LK_BUF_INIT;
+        lk_config_format(&cfg, true, &out);
+        assert_string_equal(lk_buf_str(&out), "[WebServer]\nHTTPPort = 7000\n\n[AutoPprof]\nGoroutineThreshold = 8\n");
+        lk_buf_reset(&out);
+        assert_int_equal(lk_config_finish(&cfg, NULL), 0);
+        lk_config_format(&cfg, false, &out);
+        const char *want = "RootDir = './linkd-data'\n"
+                           "ShutdownGracePeriod = '5s'\n\n"
+                           "[Log]\nLevel = 'info'\nJSONConsole = false\n\n"
+                           "[WebServer]\nListenIP = '127.0.0.1'\nHTTPPort = 7000\n\n"
+                           "[HealthCheck]\nPollInterval = '15s'\n\n"
+                           "[AutoPprof]\nEnabled = false\nProfileRoot = './linkd-data'\nPollInterval = '10s'\n"
+                           "GatherDuration = '10s'\nGatherTraceDuration = '5s'\nMaxProfileSize = '100.00mb'\n"
+                           "CPUProfileRate = 1\nMemProfileRate = 1\nBlockProfileRate = 1\nMutexProfileFraction = 1\n"
+                           "MemThreshold = '4.00gb'\nGoroutineThreshold = 8\n";
+        assert_string_equal(lk_buf_str(&out), want);
+        lk_buf_done(&out);
+
+        /* The printed effective config reads back to the same config. */
+        lk_config again;
+        lk_config_init(&again);
+        lk_err err = LK_ERR_INIT;
+        if (lk_config_load_text(&again, "effective", want, strlen(want), &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(again.web_server.http_port, 7000);
+        assert_int_equal(again.auto_pprof.max_profile_size, 100000000);
+        lk_config_done(&again);
+        lk_config_done(&cfg);
+}
+
+static void secrets_are_masked(void **state) {
+        lk_secrets s;
+        lk_secrets_init(&s);
+        lk_err err = LK_ERR_INIT;
+        const char *text = "[Database]\nURL = 'postgresql://linkd:hunter2@db:5432/linkd'\n[Password]\nKeystore = 'hunter2'\n";
+        if (lk_secrets_load_text(&s, "secrets.toml", text, strlen(text), &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_string_equal(s.database.url, "postgresql://linkd:hunter2@db:5432/linkd");
+        lk_buf out = LK_BUF_INIT;
+        lk_secrets_format_masked(&s, &out);
+        assert_string_equal(lk_buf_str(&out), "[Database]\nURL = 'xxxxx'\n\n[Password]\nKeystore = 'xxxxx'\n");
+        assert_null(strstr(lk_buf_str(&out), "hunter2"));
+        lk_buf_done(&out);
+        assert_true(lk_secrets_load_text(&s, "secrets.toml", "[Database]\nURI = 'x'\n", 21, &err) < 0);
+        assert_string_equal(err.msg, "secrets.toml:2:1: unknown key Database.URI");
+        lk_secrets_done(&s);
+}
+
+static void home_is_expanded(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        assert_int_equal(load(&cfg, "RootDir = '~/.linkd'\n", NULL), 0);
+        setenv("HOME", "/home/operator", 1);
+        assert_int_equal(lk_config_finish(&cfg, NULL), 0);
+        assert_string_equal(cfg.root_dir, "/home/operator/.linkd");
+        assert_string_equal(cfg.auto_pprof.profile_root, "/home/operator/.linkd");
+        lk_config_done(&cfg);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(defaults),
+                cmocka_unit_test(loads_settings),
+                cmocka_unit_test(later_input_overrides),
+                cmocka_unit_test(errors_name_the_place),
+                cmocka_unit_test(toml_syntax_errors_carry_position),
+                cmocka_unit_test(missing_file),
+                cmocka_unit_test(effective_and_input_output),
+                cmocka_unit_test(secrets_are_masked),
+                cmocka_unit_test(home_is_expanded),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,72 @@
+/* Shared helpers for linkd's tests: cmocka included in the right order,
+ * temporary directories, an HTTP client (libcurl), and driving the real
+ * linkd binary as an operator would. */
+#ifndef LKTEST_H
+#define LKTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <cmocka.h>
+
+#include "linkd/time.h"
+
+/* The value of a variable the test runner sets; fails the test if unset. */
+const char *lktest_env(const char *name);
+
+/* A new empty directory under $TMPDIR (or /tmp); free with lktest_rmrf. */
+char *lktest_tmpdir(void);
+/* Removes path recursively and frees it.  Accepts NULL. */
+void lktest_rmrf(char *path);
+/* Writes content to dir/name; returns the path (lk_free it). */
+char *lktest_write_file(const char *dir, const char *name, const char *content);
+/* The whole file, NUL-terminated (lk_free it), or NULL. */
+char *lktest_read_file(const char *path);
+
+typedef struct lktest_http {
+        long status;
+        char *body;      /* NUL-terminated */
+        size_t body_len;
+        char *headers;   /* the raw response header block */
+} lktest_http;
+
+/* Performs one request; headers is a NULL-terminated list or NULL.
+ * Returns 0, or -1 when no response arrived. */
+int lktest_http_request(const char *method, const char *url, const char *const *headers, lktest_http *ret);
+void lktest_http_done(lktest_http *response);
+/* The value of response header name (case-insensitive), lk_free it, or NULL. */
+char *lktest_http_header(const lktest_http *response, const char *name);
+
+/* Sends raw bytes to host:port and returns everything read back until the
+ * server closes or timeout passes (lk_free it). */
+char *lktest_raw_exchange(const char *host, unsigned port, const void *data, size_t len, lk_usec timeout);
+
+/* A linkd process started by a test, its stderr captured to a file. */
+typedef struct lktest_proc {
+        pid_t pid;
+        char *log_path;
+        int exit_status; /* valid after lktest_proc_wait returned true */
+} lktest_proc;
+
+/* Starts $LINKD_BIN with argv (argv[0] excluded, NULL-terminated) and the
+ * extra environment entries env ("K=V", NULL-terminated, may be NULL). */
+void lktest_proc_start(lktest_proc *proc, const char *log_dir, const char *const *argv, const char *const *env);
+/* Waits until the log holds a line containing needle; returns that line
+ * (lk_free it) or NULL on timeout or exit. */
+char *lktest_proc_wait_log(lktest_proc *proc, const char *needle, lk_usec timeout);
+/* Waits for the process to exit; true when it did within timeout. */
+bool lktest_proc_wait(lktest_proc *proc, lk_usec timeout);
+/* Kills (SIGKILL) and reaps the process if still running, frees the log path. */
+void lktest_proc_done(lktest_proc *proc);
+
+/* Runs $LINKD_BIN argv to completion, capturing stdout and stderr
+ * (lk_free them); returns the exit status, or -1 if it did not exit normally. */
+int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr);
+
+/* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
+unsigned lktest_port_from_log(const char *line);
+
+#endif
