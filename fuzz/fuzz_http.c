@@ -3,8 +3,10 @@
  * and Accept handling).  The server must answer or close, never crash,
  * hang or leak; after each input it must still answer a good request. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,22 +45,56 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
+/* libFuzzer's timeout alarm interrupts system calls; these retry. */
+static int poll_retrying(struct pollfd *p, int timeout_ms) {
+        int n;
+        while ((n = poll(p, 1, timeout_ms)) < 0 && errno == EINTR)
+                ;
+        return n;
+}
+
+static bool connect_completes(int fd) {
+        if (errno != EINTR && errno != EINPROGRESS)
+                return false;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int error = 0;
+        socklen_t len = sizeof error;
+        return poll_retrying(&p, 5000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && !error;
+}
+
 /* Sends data, half-closes, and reads until the server closes. */
 static size_t exchange(const void *data, size_t size, char *first, size_t first_size) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(lk_web_port(web))};
         inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+        /* Thousands of connections a second: close with a reset, so that
+         * TIME_WAIT does not use up the ephemeral ports. */
+        struct linger reset = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && !connect_completes(fd)) {
+                perror("fuzz_http: connect");
                 abort(); /* the server stopped accepting */
-        send(fd, data, size, MSG_NOSIGNAL);
+        }
+        for (size_t off = 0; off < size;) {
+                ssize_t n = send(fd, (const char *)data + off, size - off, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break; /* the server may close early on bad input */
+                off += (size_t)n;
+        }
         shutdown(fd, SHUT_WR);
         size_t total = 0;
         char buf[4096];
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                if (poll(&p, 1, 5000) <= 0)
-                        abort(); /* no answer and no close within 5 s: a hang */
+                if (poll_retrying(&p, 5000) <= 0) {
+                        fprintf(stderr, "fuzz_http: no answer and no close within 5 s\n");
+                        abort();
+                }
                 ssize_t n = recv(fd, buf, sizeof buf, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n <= 0)
                         break;
                 if (total < first_size) {

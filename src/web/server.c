@@ -333,7 +333,7 @@ static int start_locked(void *arg, lk_err *err) {
          * partial request and holds the connection until the 30 s timeout
          * (found by fuzz/fuzz_http).  poll is level-triggered and does not,
          * and with a thread per core it serves the probes just as fast. */
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
                          (ipv6 ? MHD_USE_IPv6 : 0);
         web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, web,
                                        MHD_OPTION_LISTEN_SOCKET, fd,
