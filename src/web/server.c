@@ -335,14 +335,16 @@ static int start_locked(void *arg, lk_err *err) {
          * and with a thread per core it serves the probes just as fast. */
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
                          (ipv6 ? MHD_USE_IPv6 : 0);
+        /* The logger goes first so that it also receives what MHD says
+         * about the options after it. */
         web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, web,
+                                       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, web,
                                        MHD_OPTION_LISTEN_SOCKET, fd,
-                                       MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                       MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
                                        MHD_OPTION_CONNECTION_LIMIT, 1024u,
                                        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                                        MHD_OPTION_STRICT_FOR_CLIENT, 1,
-                                       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, web,
                                        MHD_OPTION_END);
         if (!web->daemon) {
                 close(fd);
