@@ -45,6 +45,7 @@ fuzz: $(FUZZ)/build.ninja
 bench:
 	scripts/setup --bench
 	bench/health/run
+	bench/nurse/run
 
 clean:
 	rm -rf build

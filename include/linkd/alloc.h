@@ -40,4 +40,24 @@ typedef struct lk_alloc_stats {
 
 void lk_alloc_stats_get(lk_alloc_stats *ret_stats);
 
+/* Allocation sampling, for the heap profiler.  When a sampler is set, on
+ * average one allocation per `rate` bytes is reported to on_alloc (a rate
+ * of 1 reports every allocation), which returns a non-zero tag kept with
+ * the block; freeing a tagged block reports the tag to on_free.  The
+ * sampler must be callable from any thread and must not allocate through
+ * lk_malloc.  Setting a new sampler (or NULL) stops the old one's calls
+ * from starting; it must stay valid for the life of the process, since
+ * blocks it tagged may be freed at any time. */
+typedef struct lk_alloc_sampler {
+        /* caller: the return address into the code that called lk_malloc
+         * (or lk_strdup, ...), so the profiler can drop the allocator's
+         * own frames from the stack it records. */
+        uint32_t (*on_alloc)(void *arg, size_t size, const void *caller);
+        void (*on_free)(void *arg, uint32_t tag, size_t size);
+        void *arg;
+        uint64_t rate;
+} lk_alloc_sampler;
+
+void lk_alloc_set_sampler(const lk_alloc_sampler *sampler);
+
 #endif

@@ -3,8 +3,8 @@
  * the Checker last, and closed in reverse.
  *
  * Start order today: WebServer (so the probes answer, with 503, while the
- * rest starts), RootDir, any services added with lk_app_add_service, and
- * the HealthChecker.  Closing reverses it: the Checker goes first, so
+ * rest starts), RootDir, the Nurse when [AutoPprof] Enabled, any services
+ * added with lk_app_add_service, and the HealthChecker.  Closing reverses it: the Checker goes first, so
  * /readyz turns 503 before anything else stops, and the WebServer last. */
 #ifndef LINKD_APP_H
 #define LINKD_APP_H
@@ -15,6 +15,7 @@
 #include "linkd/config.h"
 #include "linkd/heartbeat.h"
 #include "linkd/log.h"
+#include "linkd/nurse.h"
 #include "linkd/service.h"
 
 typedef struct lk_app lk_app;
@@ -53,6 +54,9 @@ int lk_app_start(lk_app *app, lk_ctx *ctx, lk_err *err);
 int lk_app_stop(lk_app *app, lk_usec grace, char *hung, size_t hung_size, lk_err *err);
 
 lk_checker *lk_app_checker(lk_app *app);
+/* The Nurse, when [AutoPprof] Enabled; NULL otherwise.  Services add their
+ * own checks to it with lk_nurse_add_check. */
+lk_nurse *lk_app_nurse(lk_app *app);
 /* The port the API listens on, once started. */
 uint16_t lk_app_http_port(lk_app *app);
 

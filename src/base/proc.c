@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -19,15 +20,22 @@ static int read_file(const char *path, char *buf, size_t size, lk_err *err) {
         return 0;
 }
 
-static uint64_t boot_time_seconds(void) {
+/* The boot time never changes: read once (pthread_once), not per call. */
+static uint64_t boot_time;
+static pthread_once_t boot_time_once = PTHREAD_ONCE_INIT;
+
+static void read_boot_time(void) {
         char buf[8192];
         if (read_file("/proc/stat", buf, sizeof buf, NULL) < 0)
-                return 0;
+                return;
         const char *line = strstr(buf, "\nbtime ");
-        uint64_t btime = 0;
         if (line)
-                sscanf(line + 7, "%" SCNu64, &btime);
-        return btime;
+                sscanf(line + 7, "%" SCNu64, &boot_time);
+}
+
+static uint64_t boot_time_seconds(void) {
+        pthread_once(&boot_time_once, read_boot_time);
+        return boot_time;
 }
 
 static uint64_t count_fds(void) {
@@ -41,7 +49,7 @@ static uint64_t count_fds(void) {
         return n > 0 ? n - 1 : 0; /* the directory stream's own descriptor */
 }
 
-int lk_proc_stats_read(lk_proc_stats *ret_stats, lk_err *err) {
+int lk_proc_stats_read(lk_proc_stats *ret_stats, unsigned flags, lk_err *err) {
         char buf[1024];
         int r = read_file("/proc/self/stat", buf, sizeof buf, err);
         if (r < 0)
@@ -62,7 +70,7 @@ int lk_proc_stats_read(lk_proc_stats *ret_stats, lk_err *err) {
                 .resident_bytes = rss_pages > 0 ? (uint64_t)rss_pages * (uint64_t)page : 0,
                 .virtual_bytes = vsize,
                 .threads = threads,
-                .open_fds = count_fds(),
+                .open_fds = flags & LK_PROC_FDS ? count_fds() : 0,
                 .max_fds = getrlimit(RLIMIT_NOFILE, &lim) == 0 ? (uint64_t)lim.rlim_cur : 0,
                 .cpu_seconds = (double)(utime + stime) / ticks,
                 .start_time = (lk_usec)((double)boot_time_seconds() * LK_USEC_PER_SEC +

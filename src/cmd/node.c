@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -220,6 +221,10 @@ static int node_start(int argc, char **argv) {
         pthread_sigmask(SIG_BLOCK, &signals, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        /* Profiles are symbolized with libdw, which would ask debuginfod
+         * servers over the network when this is set; a node's profiler
+         * must never stall on, or leak addresses to, the network. */
+        unsetenv("DEBUGINFOD_URLS");
         lk_log *log = make_log(&cfg);
         lk_log_info(log, "Starting linkd", LK_STR("version", LK_VERSION), LK_STR("commit", LK_COMMIT),
                     LK_STR("root", cfg.root_dir));

@@ -8,6 +8,7 @@
 
 #include "linkd/alloc.h"
 #include "linkd/multi.h"
+#include "linkd/nurse.h"
 #include "linkd/web.h"
 #include "rootdir.h"
 
@@ -18,6 +19,7 @@ struct lk_app {
         lk_checker *checker;
         lk_web *web;
         lk_rootdir *rootdir;
+        lk_nurse *nurse; /* NULL unless [AutoPprof] Enabled */
         lk_service *services[MAX_SERVICES]; /* in start order, the checker last */
         size_t count;
         bool started;
@@ -89,6 +91,12 @@ lk_app *lk_app_new(const lk_app_options *options) {
 
         add(app, lk_web_service(app->web));
         add(app, lk__rootdir_service(app->rootdir));
+        /* Right after the root directory it writes into, so that it can
+         * profile the start of everything else. */
+        if (cfg->auto_pprof.enabled) {
+                app->nurse = lk_nurse_new(&(lk_nurse_options){.config = cfg, .log = options->log});
+                add(app, lk_nurse_service(app->nurse));
+        }
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
         return app;
@@ -185,11 +193,16 @@ lk_app *lk_app_free(lk_app *app) {
         lk_multistart_done(&app->ms);
         lk_web_free(app->web);
         lk__rootdir_free(app->rootdir);
+        lk_nurse_free(app->nurse);
         lk_checker_free(app->checker);
         pthread_cond_destroy(&app->stop_done);
         pthread_mutex_destroy(&app->stop_lock);
         lk_free(app);
         return NULL;
+}
+
+lk_nurse *lk_app_nurse(lk_app *app) {
+        return app->nurse;
 }
 
 lk_checker *lk_app_checker(lk_app *app) {

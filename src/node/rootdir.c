@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "linkd/file.h"
 
 struct lk_rootdir {
         lk_service service;
@@ -15,38 +16,9 @@ struct lk_rootdir {
         char *path;
 };
 
-int lk__ensure_private_dir(const char *path, lk_err *err) {
-        char *copy = lk_strdup(path);
-        /* Parents are created with the usual mode; only the root itself
-         * must be private. */
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-                        int e = errno;
-                        lk_err_set(err, -e, "cannot create %s: %s", copy, strerror(e));
-                        lk_free(copy);
-                        return -e;
-                }
-                *p = '/';
-        }
-        lk_free(copy);
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                return lk_err_set(err, -errno, "cannot create %s: %s", path, strerror(errno));
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return lk_err_set(err, -errno, "cannot stat %s: %s", path, strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return lk_err_set(err, -ENOTDIR, "%s already exists and is not a directory", path);
-        if ((st.st_mode & 077) && chmod(path, st.st_mode & 0700) < 0)
-                return lk_err_set(err, -errno, "cannot make %s private: %s", path, strerror(errno));
-        return 0;
-}
-
 static int start_locked(void *arg, lk_err *err) {
         lk_rootdir *r = arg;
-        int rc = lk__ensure_private_dir(r->path, err);
+        int rc = lk_dir_ensure_private(r->path, err);
         if (rc < 0)
                 lk_err_prefix(err, LK_ROOTDIR_NAME);
         return rc;

@@ -15,8 +15,4 @@ lk_rootdir *lk__rootdir_new(const char *path);
 lk_rootdir *lk__rootdir_free(lk_rootdir *rootdir);
 lk_service *lk__rootdir_service(lk_rootdir *rootdir);
 
-/* Creates path and its missing parents; the last one with mode 0700, and
- * an existing directory is narrowed to at most 0700. */
-int lk__ensure_private_dir(const char *path, lk_err *err);
-
 #endif

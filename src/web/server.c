@@ -192,7 +192,7 @@ static enum MHD_Result serve_livez(lk_web *web, struct MHD_Connection *conn) {
 static enum MHD_Result serve_metrics(lk_web *web, struct MHD_Connection *conn) {
         lk_health_snapshot *s = lk_checker_snapshot(web->options.checker);
         lk_proc_stats proc;
-        bool have_proc = lk_proc_stats_read(&proc, NULL) == 0;
+        bool have_proc = lk_proc_stats_read(&proc, LK_PROC_FDS, NULL) == 0;
         lk_alloc_stats heap;
         lk_alloc_stats_get(&heap);
         lk__metrics_input in = {

@@ -314,6 +314,29 @@ static void speaks_systemd_notify(void **state) {
         lk_free(sock_path);
 }
 
+static void nurse_runs_inside_the_node(void **state) {
+        fixture *f = *state;
+        start_node(f, "[AutoPprof]\nEnabled = true\nMemThreshold = '1mb'\nPollInterval = '50ms'\n"
+                      "GatherDuration = '100ms'\n", NULL);
+        char *line = lktest_proc_wait_log(&f->proc, "msg=\"Nurse gathered vitals\"", 30 * LK_USEC_PER_SEC);
+        assert_non_null(line);
+        assert_non_null(strstr(line, "gathering="));
+        lk_free(line);
+        line = lktest_proc_wait_log(&f->proc, "msg=\"Nurse is gathering vitals\" reason=mem", LK_USEC_PER_SEC);
+        assert_non_null(line);
+        lk_free(line);
+        lktest_http r = get(f, "/health");
+        assert_non_null(strstr(r.body, "\"id\":\"Nurse\",\"attributes\":{\"name\":\"Nurse\",\"status\":\"passing\""));
+        lktest_http_done(&r);
+        stop_node(f, SIGTERM, 0);
+        char *log = lktest_read_file(f->proc.log_path);
+        const char *nurse = strstr(log, "msg=\"Closed service\" service=Nurse");
+        const char *rootdir = strstr(log, "msg=\"Closed service\" service=RootDir");
+        if (!nurse || !rootdir || nurse > rootdir)
+                fail_msg("the Nurse must close before RootDir:\n%s", log);
+        lk_free(log);
+}
+
 static void root_dir_is_private(void **state) {
         fixture *f = *state;
         start_node(f, NULL, NULL);
@@ -333,6 +356,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(port_in_use_fails_start_with_status_1, setup, teardown),
                 cmocka_unit_test_setup_teardown(speaks_systemd_notify, setup, teardown),
                 cmocka_unit_test_setup_teardown(root_dir_is_private, setup, teardown),
+                cmocka_unit_test_setup_teardown(nurse_runs_inside_the_node, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,20 +258,29 @@ static char *drain(int fd) {
         return lk_buf_steal(&out, NULL);
 }
 
-int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr) {
+int lktest_run_program(const char *program, const char *const *argv, const char *const *env, char **ret_stdout,
+                       char **ret_stderr) {
         char *dir = lktest_tmpdir();
         char *out_path = lk_asprintf("%s/stdout", dir), *err_path = lk_asprintf("%s/stderr", dir);
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        char **full_argv = build_argv(argv);
+        size_t n = 0;
+        while (argv[n])
+                n++;
+        char **full_argv = lk_calloc(n + 2, sizeof *full_argv);
+        full_argv[0] = (char *)program;
+        for (size_t i = 0; i < n; i++)
+                full_argv[i + 1] = (char *)argv[i];
+        char **full_env = build_env(env);
         pid_t pid;
-        int r = posix_spawn(&pid, full_argv[0], &actions, NULL, full_argv, environ);
+        int r = posix_spawnp(&pid, program, &actions, NULL, full_argv, full_env);
         posix_spawn_file_actions_destroy(&actions);
         lk_free(full_argv);
+        lk_free(full_env);
         if (r != 0)
-                fail_msg("cannot start linkd: %s", strerror(r));
+                fail_msg("cannot start %s: %s", program, strerror(r));
         int status;
         waitpid(pid, &status, 0);
         int fd = open(out_path, O_RDONLY);
@@ -292,6 +301,10 @@ int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr) {
         lk_free(err_path);
         lktest_rmrf(dir);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr) {
+        return lktest_run_program(lktest_env("LINKD_BIN"), argv, NULL, ret_stdout, ret_stderr);
 }
 
 unsigned lktest_port_from_log(const char *line) {

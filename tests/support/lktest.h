@@ -66,6 +66,12 @@ void lktest_proc_done(lktest_proc *proc);
  * (lk_free them); returns the exit status, or -1 if it did not exit normally. */
 int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr);
 
+/* Runs program (looked up in PATH if it has no slash) with argv (argv[0]
+ * excluded) and extra environment entries env (may be NULL), as
+ * lktest_run does. */
+int lktest_run_program(const char *program, const char *const *argv, const char *const *env, char **ret_stdout,
+                       char **ret_stderr);
+
 /* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
 unsigned lktest_port_from_log(const char *line);
 
