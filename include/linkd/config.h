@@ -35,6 +35,23 @@ typedef struct lk_config {
                 lk_usec poll_interval;
         } health_check;
         struct {
+                lk_usec default_idle_in_tx_session_timeout;
+                lk_usec default_lock_timeout;
+                lk_usec default_query_timeout;
+                bool log_queries;
+                int64_t max_idle_conns;
+                int64_t max_open_conns;
+                bool migrate_on_startup;
+                char *sqlite_synchronous; /* "full", "normal" or "extra" */
+                struct {
+                        char *mode;       /* "lease", "advisory" or "none" */
+                        lk_usec lease_duration;
+                        lk_usec lease_refresh_interval;
+                        int64_t advisory_id;
+                        lk_usec advisory_check_interval;
+                } lock;
+        } database;
+        struct {
                 bool enabled;
                 char *profile_root;
                 lk_usec poll_interval;

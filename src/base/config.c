@@ -26,6 +26,7 @@ typedef enum setting_type {
         T_SIZE,
         T_IP,
         T_LOG_LEVEL,
+        T_CHOICE,    /* a string from a fixed list, given in `choices` */
 } setting_type;
 
 typedef struct setting {
@@ -36,6 +37,7 @@ typedef struct setting {
         size_t offset;
         const char *default_value; /* in the setting's own spelling; NULL = unset */
         int64_t min, max;    /* for T_INT, T_DURATION (usec) and T_SIZE */
+        const char *choices; /* for T_CHOICE: "a|b|c" */
 } setting;
 
 typedef struct schema {
@@ -49,33 +51,46 @@ typedef struct schema {
 #define SEC(n) ((int64_t)(n) * LK_USEC_PER_SEC)
 
 static const setting config_settings[] = {
-        {NULL, "RootDir", NULL, T_STRING, CFG(root_dir), "./linkd-data", NOLIMIT},
-        {NULL, "ShutdownGracePeriod", NULL, T_DURATION, CFG(shutdown_grace_period), "5s", LK_USEC_PER_MSEC, SEC(3600)},
-        {"Log", "Level", NULL, T_LOG_LEVEL, CFG(log.level), "info", NOLIMIT},
-        {"Log", "JSONConsole", NULL, T_BOOL, CFG(log.json_console), "false", NOLIMIT},
-        {"WebServer", "ListenIP", NULL, T_IP, CFG(web_server.listen_ip), "127.0.0.1", NOLIMIT},
-        {"WebServer", "HTTPPort", NULL, T_INT, CFG(web_server.http_port), "6688", 0, 65535},
-        {"HealthCheck", "PollInterval", NULL, T_DURATION, CFG(health_check.poll_interval), "15s", LK_USEC_PER_MSEC, SEC(86400)},
-        {"AutoPprof", "Enabled", NULL, T_BOOL, CFG(auto_pprof.enabled), "false", NOLIMIT},
-        {"AutoPprof", "ProfileRoot", NULL, T_STRING, CFG(auto_pprof.profile_root), NULL, NOLIMIT},
-        {"AutoPprof", "PollInterval", NULL, T_DURATION, CFG(auto_pprof.poll_interval), "10s", LK_USEC_PER_MSEC, SEC(86400)},
-        {"AutoPprof", "GatherDuration", NULL, T_DURATION, CFG(auto_pprof.gather_duration), "10s", LK_USEC_PER_MSEC, SEC(3600)},
-        {"AutoPprof", "GatherTraceDuration", NULL, T_DURATION, CFG(auto_pprof.gather_trace_duration), "5s", LK_USEC_PER_MSEC, SEC(3600)},
-        {"AutoPprof", "MaxProfileSize", NULL, T_SIZE, CFG(auto_pprof.max_profile_size), "100mb", 0, INT64_MAX},
-        {"AutoPprof", "CPUProfileRate", NULL, T_INT, CFG(auto_pprof.cpu_profile_rate), "1", 0, 10000},
-        {"AutoPprof", "MemProfileRate", NULL, T_INT, CFG(auto_pprof.mem_profile_rate), "1", 0, INT32_MAX},
-        {"AutoPprof", "BlockProfileRate", NULL, T_INT, CFG(auto_pprof.block_profile_rate), "1", 0, INT32_MAX},
-        {"AutoPprof", "MutexProfileFraction", NULL, T_INT, CFG(auto_pprof.mutex_profile_fraction), "1", 0, INT32_MAX},
-        {"AutoPprof", "MemThreshold", NULL, T_SIZE, CFG(auto_pprof.mem_threshold), "4gb", 0, INT64_MAX},
-        {"AutoPprof", "GoroutineThreshold", "ThreadThreshold", T_INT, CFG(auto_pprof.goroutine_threshold), "5000", 1, INT32_MAX},
+        {NULL, "RootDir", NULL, T_STRING, CFG(root_dir), "./linkd-data", NOLIMIT, NULL},
+        {NULL, "ShutdownGracePeriod", NULL, T_DURATION, CFG(shutdown_grace_period), "5s", LK_USEC_PER_MSEC, SEC(3600), NULL},
+        {"Log", "Level", NULL, T_LOG_LEVEL, CFG(log.level), "info", NOLIMIT, NULL},
+        {"Log", "JSONConsole", NULL, T_BOOL, CFG(log.json_console), "false", NOLIMIT, NULL},
+        {"WebServer", "ListenIP", NULL, T_IP, CFG(web_server.listen_ip), "127.0.0.1", NOLIMIT, NULL},
+        {"WebServer", "HTTPPort", NULL, T_INT, CFG(web_server.http_port), "6688", 0, 65535, NULL},
+        {"HealthCheck", "PollInterval", NULL, T_DURATION, CFG(health_check.poll_interval), "15s", LK_USEC_PER_MSEC, SEC(86400), NULL},
+        {"Database", "DefaultIdleInTxSessionTimeout", NULL, T_DURATION, CFG(database.default_idle_in_tx_session_timeout), "1h", 0, SEC(86400), NULL},
+        {"Database", "DefaultLockTimeout", NULL, T_DURATION, CFG(database.default_lock_timeout), "15s", 0, SEC(86400), NULL},
+        {"Database", "DefaultQueryTimeout", NULL, T_DURATION, CFG(database.default_query_timeout), "10s", 0, SEC(86400), NULL},
+        {"Database", "LogQueries", NULL, T_BOOL, CFG(database.log_queries), "false", NOLIMIT, NULL},
+        {"Database", "MaxIdleConns", NULL, T_INT, CFG(database.max_idle_conns), "10", 0, 1000, NULL},
+        {"Database", "MaxOpenConns", NULL, T_INT, CFG(database.max_open_conns), "20", 1, 1000, NULL},
+        {"Database", "MigrateOnStartup", NULL, T_BOOL, CFG(database.migrate_on_startup), "true", NOLIMIT, NULL},
+        {"Database", "SQLiteSynchronous", NULL, T_CHOICE, CFG(database.sqlite_synchronous), "full", NOLIMIT, "full|normal|extra"},
+        {"Database.Lock", "Mode", NULL, T_CHOICE, CFG(database.lock.mode), "lease", NOLIMIT, "lease|advisory|none"},
+        {"Database.Lock", "LeaseDuration", NULL, T_DURATION, CFG(database.lock.lease_duration), "10s", SEC(1), SEC(3600), NULL},
+        {"Database.Lock", "LeaseRefreshInterval", NULL, T_DURATION, CFG(database.lock.lease_refresh_interval), "1s", 10 * LK_USEC_PER_MSEC, SEC(1800), NULL},
+        {"Database.Lock", "AdvisoryID", NULL, T_INT, CFG(database.lock.advisory_id), "1027321974924625846", NOLIMIT, NULL},
+        {"Database.Lock", "AdvisoryCheckInterval", NULL, T_DURATION, CFG(database.lock.advisory_check_interval), "1s", 10 * LK_USEC_PER_MSEC, SEC(3600), NULL},
+        {"AutoPprof", "Enabled", NULL, T_BOOL, CFG(auto_pprof.enabled), "false", NOLIMIT, NULL},
+        {"AutoPprof", "ProfileRoot", NULL, T_STRING, CFG(auto_pprof.profile_root), NULL, NOLIMIT, NULL},
+        {"AutoPprof", "PollInterval", NULL, T_DURATION, CFG(auto_pprof.poll_interval), "10s", LK_USEC_PER_MSEC, SEC(86400), NULL},
+        {"AutoPprof", "GatherDuration", NULL, T_DURATION, CFG(auto_pprof.gather_duration), "10s", LK_USEC_PER_MSEC, SEC(3600), NULL},
+        {"AutoPprof", "GatherTraceDuration", NULL, T_DURATION, CFG(auto_pprof.gather_trace_duration), "5s", LK_USEC_PER_MSEC, SEC(3600), NULL},
+        {"AutoPprof", "MaxProfileSize", NULL, T_SIZE, CFG(auto_pprof.max_profile_size), "100mb", 0, INT64_MAX, NULL},
+        {"AutoPprof", "CPUProfileRate", NULL, T_INT, CFG(auto_pprof.cpu_profile_rate), "1", 0, 10000, NULL},
+        {"AutoPprof", "MemProfileRate", NULL, T_INT, CFG(auto_pprof.mem_profile_rate), "1", 0, INT32_MAX, NULL},
+        {"AutoPprof", "BlockProfileRate", NULL, T_INT, CFG(auto_pprof.block_profile_rate), "1", 0, INT32_MAX, NULL},
+        {"AutoPprof", "MutexProfileFraction", NULL, T_INT, CFG(auto_pprof.mutex_profile_fraction), "1", 0, INT32_MAX, NULL},
+        {"AutoPprof", "MemThreshold", NULL, T_SIZE, CFG(auto_pprof.mem_threshold), "4gb", 0, INT64_MAX, NULL},
+        {"AutoPprof", "GoroutineThreshold", "ThreadThreshold", T_INT, CFG(auto_pprof.goroutine_threshold), "5000", 1, INT32_MAX, NULL},
 };
 
 #define SCT(f) offsetof(lk_secrets, f)
 static const setting secret_settings[] = {
-        {"Database", "URL", NULL, T_SECRET, SCT(database.url), NULL, NOLIMIT},
-        {"Database", "BackupURL", NULL, T_SECRET, SCT(database.backup_url), NULL, NOLIMIT},
-        {"Password", "Keystore", NULL, T_SECRET, SCT(password.keystore), NULL, NOLIMIT},
-        {"Password", "VRF", NULL, T_SECRET, SCT(password.vrf), NULL, NOLIMIT},
+        {"Database", "URL", NULL, T_SECRET, SCT(database.url), NULL, NOLIMIT, NULL},
+        {"Database", "BackupURL", NULL, T_SECRET, SCT(database.backup_url), NULL, NOLIMIT, NULL},
+        {"Password", "Keystore", NULL, T_SECRET, SCT(password.keystore), NULL, NOLIMIT, NULL},
+        {"Password", "VRF", NULL, T_SECRET, SCT(password.vrf), NULL, NOLIMIT, NULL},
 };
 
 static const schema config_schema = {config_settings, sizeof config_settings / sizeof config_settings[0],
@@ -94,7 +109,17 @@ static bool *set_flags(void *base, const schema *sc) {
 }
 
 static bool is_string_type(setting_type t) {
-        return t == T_STRING || t == T_SECRET || t == T_IP;
+        return t == T_STRING || t == T_SECRET || t == T_IP || t == T_CHOICE;
+}
+
+/* Whether text is one of the '|'-separated choices. */
+static bool is_choice(const char *choices, const char *text) {
+        size_t n = strlen(text);
+        for (const char *c = choices; *c; c += strcspn(c, "|"), c += *c == '|') {
+                if (strcspn(c, "|") == n && strncmp(c, text, n) == 0)
+                        return true;
+        }
+        return false;
 }
 
 /* The setting's full name for messages: "WebServer.HTTPPort". */
@@ -113,7 +138,16 @@ static int store_text(void *base, const setting *s, const char *text, lk_err *er
         switch (s->type) {
         case T_STRING:
         case T_SECRET:
+        case T_CHOICE:
         case T_IP: {
+                if (s->type == T_CHOICE && !is_choice(s->choices, text)) {
+                        lk_buf list = LK_BUF_INIT;
+                        for (const char *c = s->choices; *c; c += strcspn(c, "|"), c += *c == '|')
+                                lk_buf_printf(&list, "%s'%.*s'", list.len ? ", " : "", (int)strcspn(c, "|"), c);
+                        lk_err_set(err, -EINVAL, "\"%s\" is not one of %s", text, lk_buf_str(&list));
+                        lk_buf_done(&list);
+                        return -EINVAL;
+                }
                 if (s->type == T_IP) {
                         unsigned char addr[16];
                         if (inet_pton(AF_INET, text, addr) != 1 && inet_pton(AF_INET6, text, addr) != 1)
@@ -226,10 +260,15 @@ static const setting *find_setting(const schema *sc, const char *section, const 
         return NULL;
 }
 
+/* Whether name is a table of the schema: the section of some setting, or
+ * the parent of one ("Database" for "Database.Lock"). */
 static bool is_section(const schema *sc, const char *name) {
-        for (size_t i = 0; i < sc->count; i++)
-                if (sc->settings[i].section && strcmp(sc->settings[i].section, name) == 0)
+        size_t n = strlen(name);
+        for (size_t i = 0; i < sc->count; i++) {
+                const char *section = sc->settings[i].section;
+                if (section && strncmp(section, name, n) == 0 && (section[n] == '\0' || section[n] == '.'))
                         return true;
+        }
         return false;
 }
 
@@ -260,11 +299,16 @@ static int apply_kv(void *base, const schema *sc, const char *input, const char 
         return 0;
 }
 
-static int apply_document(void *base, const schema *sc, const char *input, const lk_toml_value *root, lk_err *err) {
-        for (size_t i = 0; i < root->u.table.len; i++) {
-                const lk_toml_kv *kv = &root->u.table.items[i];
-                if (!is_section(sc, kv->key)) {
-                        int r = apply_kv(base, sc, input, NULL, kv, err);
+/* Applies the keys of table, whose name is section (NULL for the root),
+ * descending into the tables the schema knows. */
+static int apply_table(void *base, const schema *sc, const char *input, const char *section,
+                       const lk_toml_value *table, lk_err *err) {
+        for (size_t i = 0; i < table->u.table.len; i++) {
+                const lk_toml_kv *kv = &table->u.table.items[i];
+                char name[256];
+                snprintf(name, sizeof name, section ? "%s.%s" : "%s%s", section ? section : "", kv->key);
+                if (!is_section(sc, name)) {
+                        int r = apply_kv(base, sc, input, section, kv, err);
                         if (r < 0)
                                 return r;
                         continue;
@@ -272,13 +316,10 @@ static int apply_document(void *base, const schema *sc, const char *input, const
                 if (kv->value->type != LK_TOML_TABLE)
                         return lk_err_set_at(err, -EINVAL, kv->key_pos.line, kv->key_pos.column,
                                              "%s:%u:%u: %s must be a table, not %s", input, kv->key_pos.line,
-                                             kv->key_pos.column, kv->key, lk_toml_type_name(kv->value->type));
-                const lk_toml_value *table = kv->value;
-                for (size_t j = 0; j < table->u.table.len; j++) {
-                        int r = apply_kv(base, sc, input, kv->key, &table->u.table.items[j], err);
-                        if (r < 0)
-                                return r;
-                }
+                                             kv->key_pos.column, name, lk_toml_type_name(kv->value->type));
+                int r = apply_table(base, sc, input, name, kv->value, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -289,7 +330,7 @@ static int load_text(void *base, const schema *sc, const char *input, const char
         if (lk_toml_parse(text, len, &root, &parse_err) < 0)
                 return lk_err_set_at(err, parse_err.code, parse_err.line, parse_err.column, "%s:%u:%u: %s", input,
                                      parse_err.line, parse_err.column, parse_err.msg);
-        int r = apply_document(base, sc, input, root, err);
+        int r = apply_table(base, sc, input, NULL, root, err);
         lk_toml_free(root);
         return r;
 }
@@ -369,6 +410,7 @@ static void put_value(lk_buf *out, const void *base, const setting *s) {
         const void *f = (const char *)base + s->offset;
         switch (s->type) {
         case T_STRING:
+        case T_CHOICE:
         case T_IP: put_toml_string(out, *(char *const *)f ? *(char *const *)f : ""); break;
         case T_SECRET: lk_buf_puts(out, "'xxxxx'"); break;
         case T_BOOL: lk_buf_puts(out, *(const bool *)f ? "true" : "false"); break;
@@ -438,6 +480,13 @@ int lk_config_finish(lk_config *cfg, lk_err *err) {
         }
         if (!*cfg->root_dir)
                 return lk_err_set(err, -EINVAL, "RootDir must not be empty");
+        /* Chainlink's rule: a lease renewed less often than twice per
+         * duration can lapse between two renewals. */
+        if (cfg->database.lock.lease_refresh_interval * 2 > cfg->database.lock.lease_duration)
+                return lk_err_set(err, -EINVAL, "Database.Lock.LeaseRefreshInterval must be at most half of "
+                                  "Database.Lock.LeaseDuration");
+        if (cfg->database.max_idle_conns > cfg->database.max_open_conns)
+                return lk_err_set(err, -EINVAL, "Database.MaxIdleConns must not exceed Database.MaxOpenConns");
         if (!cfg->auto_pprof.profile_root || !*cfg->auto_pprof.profile_root) {
                 lk_free(cfg->auto_pprof.profile_root);
                 cfg->auto_pprof.profile_root = lk_strdup(cfg->root_dir);

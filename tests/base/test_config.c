@@ -109,6 +109,36 @@ static void errors_name_the_place(void **state) {
                      "node.toml:2:16: HealthCheck.PollInterval: 0s is out of range (1ms to 24h0m0s)", 2, 16);
 }
 
+static void nested_sections_and_choices(void **state) {
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        const char *text = "[Database]\nMaxOpenConns = 4\nMaxIdleConns = 2\n[Database.Lock]\nMode = 'advisory'\n"
+                           "LeaseDuration = '20s'\n";
+        if (load(&cfg, text, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(cfg.database.max_open_conns, 4);
+        assert_string_equal(cfg.database.lock.mode, "advisory");
+        assert_int_equal(cfg.database.lock.lease_duration, 20 * LK_USEC_PER_SEC);
+        assert_int_equal(lk_config_finish(&cfg, &err), 0);
+        lk_config_done(&cfg);
+        /* The same written as a dotted table inside [Database]. */
+        lk_config_init(&cfg);
+        assert_int_equal(load(&cfg, "[Database]\nLock.Mode = 'none'\n", &err), 0);
+        assert_string_equal(cfg.database.lock.mode, "none");
+        lk_config_done(&cfg);
+        assert_error("[Database.Lock]\nMode = 'dual'\n",
+                     "node.toml:2:8: Database.Lock.Mode: \"dual\" is not one of 'lease', 'advisory', 'none'", 2, 8);
+        assert_error("[Database.Lock]\nMood = 'lease'\n", "node.toml:2:1: unknown key Database.Lock.Mood", 2, 1);
+        assert_error("[Database]\nLock = 1\n", "node.toml:2:1: Database.Lock must be a table, not integer", 2, 1);
+        lk_config_init(&cfg);
+        assert_int_equal(load(&cfg, "[Database.Lock]\nLeaseRefreshInterval = '6s'\n", NULL), 0);
+        assert_int_equal(lk_config_finish(&cfg, &err), -EINVAL);
+        assert_string_equal(err.msg, "Database.Lock.LeaseRefreshInterval must be at most half of "
+                                     "Database.Lock.LeaseDuration");
+        lk_config_done(&cfg);
+}
+
 static void toml_syntax_errors_carry_position(void **state) {
         lk_config cfg;
         lk_config_init(&cfg);
@@ -143,6 +173,11 @@ static void effective_and_input_output(void **state) {
                            "[Log]\nLevel = 'info'\nJSONConsole = false\n\n"
                            "[WebServer]\nListenIP = '127.0.0.1'\nHTTPPort = 7000\n\n"
                            "[HealthCheck]\nPollInterval = '15s'\n\n"
+                           "[Database]\nDefaultIdleInTxSessionTimeout = '1h0m0s'\nDefaultLockTimeout = '15s'\n"
+                           "DefaultQueryTimeout = '10s'\nLogQueries = false\nMaxIdleConns = 10\nMaxOpenConns = 20\n"
+                           "MigrateOnStartup = true\nSQLiteSynchronous = 'full'\n\n"
+                           "[Database.Lock]\nMode = 'lease'\nLeaseDuration = '10s'\nLeaseRefreshInterval = '1s'\n"
+                           "AdvisoryID = 1027321974924625846\nAdvisoryCheckInterval = '1s'\n\n"
                            "[AutoPprof]\nEnabled = false\nProfileRoot = './linkd-data'\nPollInterval = '10s'\n"
                            "GatherDuration = '10s'\nGatherTraceDuration = '5s'\nMaxProfileSize = '100.00mb'\n"
                            "CPUProfileRate = 1\nMemProfileRate = 1\nBlockProfileRate = 1\nMutexProfileFraction = 1\n"
@@ -197,6 +232,7 @@ int main(void) {
                 cmocka_unit_test(loads_settings),
                 cmocka_unit_test(later_input_overrides),
                 cmocka_unit_test(errors_name_the_place),
+                cmocka_unit_test(nested_sections_and_choices),
                 cmocka_unit_test(toml_syntax_errors_carry_position),
                 cmocka_unit_test(missing_file),
                 cmocka_unit_test(effective_and_input_output),
