@@ -2,10 +2,14 @@
  * registered with the health Checker, started through one MultiStart with
  * the Checker last, and closed in reverse.
  *
- * Start order today: WebServer (so the probes answer, with 503, while the
- * rest starts), RootDir, the Nurse when [AutoPprof] Enabled, any services
- * added with lk_app_add_service, and the HealthChecker.  Closing reverses it: the Checker goes first, so
- * /readyz turns 503 before anything else stops, and the WebServer last. */
+ * Start order: WebServer (so the probes answer, with 503, while the rest
+ * starts), RootDir, the Nurse when [AutoPprof] Enabled, Database (which may
+ * wait for the single-writer lock), any services added with
+ * lk_app_add_service, and the HealthChecker.  The Checker begins polling
+ * as soon as the WebServer is up, so /health tells what a long start waits
+ * for, but reports the node ready only once it has itself started, last.
+ * Closing reverses the order: the Checker goes first, so /readyz turns 503
+ * before anything else stops, and the WebServer last. */
 #ifndef LINKD_APP_H
 #define LINKD_APP_H
 
@@ -17,20 +21,27 @@
 #include "linkd/log.h"
 #include "linkd/nurse.h"
 #include "linkd/service.h"
+#include "linkd/store.h"
 
 typedef struct lk_app lk_app;
 
 typedef struct lk_app_options {
         const lk_config *config;   /* borrowed; must outlive the app */
+        const lk_secrets *secrets; /* borrowed; may be NULL (no secrets file) */
         lk_log *log;               /* borrowed */
         lk_heartbeat *main_loop;   /* borrowed; the process loop /livez watches; may be NULL */
         const char *version;
         const char *commit;
         lk_usec started_at;        /* realtime */
+        /* Called, from any thread, when the node must stop at once because
+         * it lost the database lock to another node.  May be NULL. */
+        void (*on_fatal)(void *arg);
+        void *on_fatal_arg;
 } lk_app_options;
 
-/* The caller owns the app. */
-lk_app *lk_app_new(const lk_app_options *options);
+/* Builds the services.  Fails only on a configuration the services reject
+ * (a bad database URL).  The caller owns the app. */
+int lk_app_new(const lk_app_options *options, lk_app **ret_app, lk_err *err);
 
 /* Frees the app, its services and its checker.  Waits for a close that
  * lk_app_stop abandoned at its deadline.  Accepts NULL; returns NULL. */
@@ -57,7 +68,9 @@ lk_checker *lk_app_checker(lk_app *app);
 /* The Nurse, when [AutoPprof] Enabled; NULL otherwise.  Services add their
  * own checks to it with lk_nurse_add_check. */
 lk_nurse *lk_app_nurse(lk_app *app);
-/* The port the API listens on, once started. */
+lk_store *lk_app_store(lk_app *app);
+/* The port the API listens on, once started, and its URL. */
 uint16_t lk_app_http_port(lk_app *app);
+void lk_app_http_url(lk_app *app, char *buf, size_t size);
 
 #endif

@@ -82,6 +82,12 @@ bool lk_checker_is_healthy(lk_checker *checker, lk_health_report **ret_errors);
  * written to why (which may be NULL). */
 bool lk_checker_alive(lk_checker *checker, char *why, size_t why_size);
 
+/* Starts polling before the checker itself starts, so that /health can
+ * tell what a long start is waiting for (a standby waiting for the
+ * database lock).  The checker still reports itself, and so the node, not
+ * ready until its Start, which the Application runs last.  Idempotent. */
+int lk_checker_begin_polling(lk_checker *checker, lk_err *err);
+
 /* Wakes the polling thread for an immediate poll (does not wait for it). */
 void lk_checker_poll_soon(lk_checker *checker);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "linkd/alloc.h"
+#include "linkd/hex.h"
 #include "linkd/buf.h"
 
 /* Deeper documents are rejected, so that this parser, lk_toml_free and
@@ -466,16 +467,6 @@ static void put_utf8(lk_buf *b, uint32_t cp) {
 
 /* ---- strings ---- */
 
-static int hex_value(int c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* \uXXXX or \UXXXXXXXX at the cursor. */
 static int parse_ucn(parser *p, int ndigits, lk_buf *b) {
         lk_toml_pos at = pos_at(p);
@@ -483,7 +474,7 @@ static int parse_ucn(parser *p, int ndigits, lk_buf *b) {
         uint32_t cp = 0;
         for (int i = 0; i < ndigits; i++) {
                 size_t k = p->pos + 2 + (size_t)i;
-                int d = k < p->len ? hex_value((unsigned char)p->s[k]) : -1;
+                int d = k < p->len ? lk_hex_digit((unsigned char)p->s[k]) : -1;
                 if (d < 0)
                         return fail_at(p, at, "escape \\%c needs %d hexadecimal digits", letter,
                                        ndigits);
@@ -691,7 +682,7 @@ static bool is_digit_base(int c, int base) {
         case 2: return c == '0' || c == '1';
         case 8: return c >= '0' && c <= '7';
         case 10: return c >= '0' && c <= '9';
-        default: return hex_value(c) >= 0;
+        default: return lk_hex_digit(c) >= 0;
         }
 }
 
@@ -727,7 +718,7 @@ static int to_int64(parser *p, lk_toml_pos at, const char *s, size_t n, int base
         for (size_t i = 0; i < n; i++) {
                 if (s[i] == '_')
                         continue;
-                uint64_t d = (uint64_t)hex_value((unsigned char)s[i]);
+                uint64_t d = (uint64_t)lk_hex_digit((unsigned char)s[i]);
                 if (acc > (limit - d) / (uint64_t)base)
                         return fail_at(p, at, "integer out of range");
                 acc = acc * (uint64_t)base + d;

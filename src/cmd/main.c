@@ -12,6 +12,8 @@ static const char usage[] =
         "  node start [--config FILE]... [--secrets FILE]   run the node\n"
         "  node validate [--config FILE]... [--secrets FILE]\n"
         "                                                   print the effective configuration\n"
+        "  db migrate|status|rollback [--config FILE]... [--secrets FILE]\n"
+        "                                                   manage the database schema\n"
         "  version                                          print the version\n"
         "  help                                             print this help\n";
 
@@ -23,6 +25,8 @@ int main(int argc, char **argv) {
         const char *command = argv[1];
         if (strcmp(command, "node") == 0 || strcmp(command, "n") == 0)
                 return lk_cmd_node(argc - 1, argv + 1);
+        if (strcmp(command, "db") == 0)
+                return lk_cmd_db(argc - 1, argv + 1);
         if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
                 printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
                 return LK_EXIT_OK;

@@ -105,6 +105,7 @@ typedef struct node {
         pthread_t main_thread;
         int start_result;
         lk_err start_err;
+        atomic_bool fatal; /* the database lock was lost: stop, and exit 1 */
 } node;
 
 /* Wakes the main thread from sigtimedwait when the start has finished. */
@@ -115,6 +116,14 @@ static void *run_start(void *arg) {
         n->start_result = lk_app_start(n->app, &n->start_ctx, &n->start_err);
         pthread_kill(n->main_thread, SIG_START_DONE);
         return NULL;
+}
+
+/* The store lost its lock to another node: shut down now, through the
+ * ordinary path, so that the rest closes cleanly. */
+static void on_fatal(void *arg) {
+        node *n = arg;
+        atomic_store(&n->fatal, true);
+        kill(getpid(), SIGTERM);
 }
 
 static void notify(node *n, const char *state) {
@@ -140,15 +149,12 @@ static int shut_down(node *n, const char *signal_name) {
                 return LK_EXIT_FAILURE;
         }
         lk_log_info(n->log, "Graceful shutdown", LK_DURATION("took", lk_now_monotonic() - began));
-        return LK_EXIT_OK;
+        return atomic_load(&n->fatal) ? LK_EXIT_FAILURE : LK_EXIT_OK;
 }
 
 static void announce(node *n) {
-        const lk_config *cfg = n->cfg;
-        bool v6 = strchr(cfg->web_server.listen_ip, ':') != NULL;
         char url[128];
-        snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", cfg->web_server.listen_ip,
-                 lk_app_http_port(n->app));
+        lk_app_http_url(n->app, url, sizeof url);
         lk_log_info(n->log, "API listening", LK_STR("url", url));
         notify(n, "READY=1");
 }
@@ -231,14 +237,24 @@ static int node_start(int argc, char **argv) {
         lk_heartbeat heartbeat;
         lk_heartbeat_init(&heartbeat, "main loop", LK_USEC_PER_SEC);
         node n = {.cfg = &cfg, .log = log, .main_thread = pthread_self()};
-        n.app = lk_app_new(&(lk_app_options){
-                .config = &cfg,
-                .log = log,
-                .main_loop = &heartbeat,
-                .version = LK_VERSION,
-                .commit = LK_COMMIT,
-                .started_at = started_at,
-        });
+        lk_err err = LK_ERR_INIT;
+        if (lk_app_new(&(lk_app_options){
+                               .config = &cfg,
+                               .secrets = &secrets,
+                               .log = log,
+                               .main_loop = &heartbeat,
+                               .version = LK_VERSION,
+                               .commit = LK_COMMIT,
+                               .started_at = started_at,
+                               .on_fatal = on_fatal,
+                               .on_fatal_arg = &n,
+                       },
+                       &n.app, &err) < 0) {
+                lk_log_error(log, "Invalid configuration", LK_ERROR(&err));
+                lk_log_free(log);
+                status = LK_EXIT_USAGE;
+                goto out_config;
+        }
         lk_ctx_init(&n.start_ctx, LK_USEC_INFINITY);
         pthread_t starter;
         int r = pthread_create(&starter, NULL, run_start, &n);

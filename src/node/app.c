@@ -16,10 +16,12 @@
 
 struct lk_app {
         lk_log *log;
+        const char *listen_ip; /* borrowed from the config */
         lk_checker *checker;
         lk_web *web;
         lk_rootdir *rootdir;
         lk_nurse *nurse; /* NULL unless [AutoPprof] Enabled */
+        lk_store *store;
         lk_service *services[MAX_SERVICES]; /* in start order, the checker last */
         size_t count;
         bool started;
@@ -63,10 +65,23 @@ static void add(lk_app *app, lk_service *service) {
         app->services[app->count++] = service;
 }
 
-lk_app *lk_app_new(const lk_app_options *options) {
+int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
         const lk_config *cfg = options->config;
+        lk_store *store;
+        int r = lk_store_new(&(lk_store_options){
+                                     .url = options->secrets ? options->secrets->database.url : NULL,
+                                     .config = cfg,
+                                     .log = options->log,
+                                     .on_lock_lost = options->on_fatal,
+                                     .on_lock_lost_arg = options->on_fatal_arg,
+                             },
+                             &store, err);
+        if (r < 0)
+                return r;
         lk_app *app = lk_calloc(1, sizeof *app);
         app->log = options->log;
+        app->store = store;
+        app->listen_ip = cfg->web_server.listen_ip;
         app->checker = lk_checker_new(&(lk_checker_options){
                 .poll_interval = cfg->health_check.poll_interval,
                 .log = options->log,
@@ -97,9 +112,11 @@ lk_app *lk_app_new(const lk_app_options *options) {
                 app->nurse = lk_nurse_new(&(lk_nurse_options){.config = cfg, .log = options->log});
                 add(app, lk_nurse_service(app->nurse));
         }
+        add(app, lk_store_service(app->store));
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
-        return app;
+        *ret = app;
+        return 0;
 }
 
 int lk_app_add_service(lk_app *app, lk_service *service, lk_err *err) {
@@ -132,6 +149,18 @@ int lk_app_start(lk_app *app, lk_ctx *ctx, lk_err *err) {
                 if (r < 0)
                         return r;
                 lk_log_info(app->log, "Started service", LK_STR("service", service->name));
+                if (service == lk_web_service(app->web)) {
+                        /* The probes answer from here on, while the rest
+                         * starts (a standby may wait here for long). */
+                        char url[128];
+                        lk_app_http_url(app, url, sizeof url);
+                        lk_log_info(app->log, "HTTP server listening", LK_STR("url", url));
+                        lk_err poll_err = LK_ERR_INIT;
+                        if (lk_checker_begin_polling(app->checker, &poll_err) < 0)
+                                lk_log_warn(app->log, "Health polling starts late", LK_ERROR(&poll_err));
+                } else {
+                        lk_checker_poll_soon(app->checker); /* /health follows the start as it goes */
+                }
         }
         return 0;
 }
@@ -191,10 +220,13 @@ lk_app *lk_app_free(lk_app *app) {
         if (app->stopper_running)
                 pthread_join(app->stopper, NULL);
         lk_multistart_done(&app->ms);
+        /* The web server first (nothing serves probes from here on), then
+         * the checker (nothing polls the services), then the services. */
         lk_web_free(app->web);
+        lk_checker_free(app->checker);
         lk__rootdir_free(app->rootdir);
         lk_nurse_free(app->nurse);
-        lk_checker_free(app->checker);
+        lk_store_free(app->store);
         pthread_cond_destroy(&app->stop_done);
         pthread_mutex_destroy(&app->stop_lock);
         lk_free(app);
@@ -205,8 +237,17 @@ lk_nurse *lk_app_nurse(lk_app *app) {
         return app->nurse;
 }
 
+lk_store *lk_app_store(lk_app *app) {
+        return app->store;
+}
+
 lk_checker *lk_app_checker(lk_app *app) {
         return app->checker;
+}
+
+void lk_app_http_url(lk_app *app, char *buf, size_t size) {
+        const char *ip = app->listen_ip;
+        snprintf(buf, size, strchr(ip, ':') ? "http://[%s]:%u" : "http://%s:%u", ip, lk_web_port(app->web));
 }
 
 uint16_t lk_app_http_port(lk_app *app) {

@@ -185,14 +185,30 @@ static void *poll_loop(void *arg) {
         }
 }
 
-static int start_locked(void *arg, lk_err *err) {
-        lk_checker *c = arg;
+/* Starts the polling thread (once) after a first poll. */
+static int begin_polling(lk_checker *c, lk_err *err) {
+        pthread_mutex_lock(&c->state_lock);
+        bool running = c->thread_running;
+        c->stop = false;
+        pthread_mutex_unlock(&c->state_lock);
         poll_all(c);
+        if (running)
+                return 0;
         int r = pthread_create(&c->thread, NULL, poll_loop, c);
         if (r != 0)
                 return lk_err_set(err, -r, "%s: cannot start polling thread: %s", LK_CHECKER_NAME, strerror(r));
+        pthread_mutex_lock(&c->state_lock);
         c->thread_running = true;
+        pthread_mutex_unlock(&c->state_lock);
         return 0;
+}
+
+int lk_checker_begin_polling(lk_checker *c, lk_err *err) {
+        return begin_polling(c, err);
+}
+
+static int start_locked(void *arg, lk_err *err) {
+        return begin_polling(arg, err);
 }
 
 static int checker_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
@@ -202,16 +218,21 @@ static int checker_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
         return r;
 }
 
+static void end_polling(lk_checker *c) {
+        pthread_mutex_lock(&c->state_lock);
+        bool running = c->thread_running;
+        c->stop = true;
+        c->thread_running = false;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->state_lock);
+        if (running)
+                pthread_join(c->thread, NULL);
+}
+
 static int stop_locked(void *arg, lk_err *err) {
         lk_checker *c = arg;
         publish(c); /* "Stopping": probes turn unready before anything closes */
-        pthread_mutex_lock(&c->state_lock);
-        c->stop = true;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->state_lock);
-        if (c->thread_running)
-                pthread_join(c->thread, NULL);
-        c->thread_running = false;
+        end_polling(c);
         return 0;
 }
 
@@ -244,6 +265,7 @@ lk_checker *lk_checker_new(const lk_checker_options *options) {
 lk_checker *lk_checker_free(lk_checker *c) {
         if (!c)
                 return NULL;
+        end_polling(c); /* polling that began before a start that never came */
         for (size_t i = 0; i < c->len; i++) {
                 lk_free(c->regs[i].name);
                 lk_free(c->regs[i].ready_error);
@@ -286,7 +308,10 @@ int lk_checker_register(lk_checker *c, const char *name, lk_service *service, lk
         }
         c->regs[c->len++] = (registration){.name = lk_strdup(name), .service = service};
         pthread_mutex_unlock(&c->registry_lock);
-        if (lk_once_state(&c->once) == LK_STATE_STARTED)
+        pthread_mutex_lock(&c->state_lock);
+        bool polling = c->thread_running;
+        pthread_mutex_unlock(&c->state_lock);
+        if (polling)
                 lk_checker_poll_soon(c);
         return 0;
 }

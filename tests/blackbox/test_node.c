@@ -107,9 +107,9 @@ static void probes_answer_and_shutdown_is_ordered(void **state) {
         json_t *doc = json_loads(r.body, 0, &jerr);
         assert_non_null(doc);
         json_t *data = json_object_get(doc, "data");
-        const char *names[] = {"HealthChecker", "RootDir", "WebServer"};
-        assert_int_equal(json_array_size(data), 3);
-        for (size_t i = 0; i < 3; i++) {
+        const char *names[] = {"Database", "Database.Lock", "HealthChecker", "RootDir", "WebServer"};
+        assert_int_equal(json_array_size(data), 5);
+        for (size_t i = 0; i < 5; i++) {
                 json_t *check = json_array_get(data, i);
                 assert_string_equal(json_string_value(json_object_get(check, "id")), names[i]);
                 json_t *attributes = json_object_get(check, "attributes");
@@ -127,9 +127,10 @@ static void probes_answer_and_shutdown_is_ordered(void **state) {
         stop_node(f, SIGTERM, 0);
         char *log = lktest_read_file(f->proc.log_path);
         const char *checker = strstr(log, "msg=\"Closed service\" service=HealthChecker");
+        const char *database = strstr(log, "msg=\"Closed service\" service=Database");
         const char *rootdir = strstr(log, "msg=\"Closed service\" service=RootDir");
         const char *web = strstr(log, "msg=\"Closed service\" service=WebServer");
-        if (!checker || !rootdir || !web || !(checker < rootdir && rootdir < web))
+        if (!checker || !database || !rootdir || !web || !(checker < database && database < rootdir && rootdir < web))
                 fail_msg("services not closed in reverse start order:\n%s", log);
         assert_non_null(strstr(log, "msg=\"Shutting down due to signal\" signal=terminated"));
         assert_non_null(strstr(log, "msg=\"Graceful shutdown\""));

@@ -31,8 +31,11 @@ static int setup(void **state) {
         fake_journal_init(&f->journal);
         fake_service_init(&f->store, "Store", &f->journal);
         fake_service_init(&f->jobs, "JobSpawner", &f->journal);
-        f->app = lk_app_new(&(lk_app_options){.config = &f->cfg, .version = "v", .commit = "c",
-                                              .started_at = lk_now_realtime()});
+        lk_err err = LK_ERR_INIT;
+        if (lk_app_new(&(lk_app_options){.config = &f->cfg, .version = "v", .commit = "c",
+                                         .started_at = lk_now_realtime()},
+                       &f->app, &err) < 0)
+                fail_msg("%s", err.msg);
         assert_int_equal(lk_app_add_service(f->app, &f->store.service, NULL), 0);
         assert_int_equal(lk_app_add_service(f->app, &f->jobs.service, NULL), 0);
         lk_ctx_init(&f->ctx, LK_USEC_INFINITY);
@@ -69,9 +72,9 @@ static void starts_in_order_and_stops_in_reverse(void **state) {
         /* Every service is registered for health under its name. */
         lk_health_report *ready = NULL;
         lk_checker_is_ready(lk_app_checker(f->app), &ready);
-        const char *names[] = {"HealthChecker", "JobSpawner", "RootDir", "Store", "WebServer"};
-        assert_int_equal(lk_health_report_len(ready), 5);
-        for (size_t i = 0; i < 5; i++)
+        const char *names[] = {"Database", "HealthChecker", "JobSpawner", "RootDir", "Store", "WebServer"};
+        assert_int_equal(lk_health_report_len(ready), 6);
+        for (size_t i = 0; i < 6; i++)
                 assert_string_equal(lk_health_report_name(ready, i), names[i]);
         lk_health_report_free(ready);
 
@@ -93,9 +96,13 @@ static void start_failure_closes_what_started(void **state) {
         assert_false(lk_checker_is_ready(lk_app_checker(f->app), NULL));
 }
 
-static void *cancel_soon(void *arg) {
-        lk_ctx_sleep(NULL, 20 * LK_USEC_PER_MSEC);
-        lk_ctx_cancel(arg);
+/* Cancels once Store is inside its (hour-long) start. */
+static void *cancel_during_store_start(void *arg) {
+        fixture *f = arg;
+        while (lk_once_state(&f->store.once) != LK_STATE_STARTING)
+                lk_ctx_sleep(NULL, LK_USEC_PER_MSEC);
+        lk_ctx_sleep(NULL, 10 * LK_USEC_PER_MSEC);
+        lk_ctx_cancel(&f->ctx);
         return NULL;
 }
 
@@ -105,7 +112,7 @@ static void cancelled_start_aborts(void **state) {
         fixture *f = *state;
         f->store.start_delay = 3600 * LK_USEC_PER_SEC;
         pthread_t t;
-        pthread_create(&t, NULL, cancel_soon, &f->ctx);
+        pthread_create(&t, NULL, cancel_during_store_start, f);
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_app_start(f->app, &f->ctx, &err), -ECANCELED);
         assert_string_equal(err.msg, "Store: context canceled");

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -315,4 +317,46 @@ unsigned lktest_port_from_log(const char *line) {
         while (colon > url && *colon != ':')
                 colon--;
         return (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
+/* The URL with its database name (the path after "@host/") replaced. */
+static char *with_database(const char *url, const char *name) {
+        const char *at = strchr(url, '@');
+        const char *path = strchr(at ? at : url + strlen("postgresql://"), '/');
+        if (!path)
+                fail_msg("cannot find the database name in the test URL");
+        const char *query = path + strcspn(path, "?");
+        return lk_asprintf("%.*s/%s%s", (int)(path - url), url, name, query);
+}
+
+static void pg_admin(const char *sql) {
+        PGconn *conn = PQconnectdb(lktest_env("LINKD_TEST_PG_URL"));
+        if (PQstatus(conn) != CONNECTION_OK)
+                fail_msg("cannot reach the test PostgreSQL: %s", PQerrorMessage(conn));
+        PGresult *res = PQexec(conn, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                fail_msg("%s: %s", sql, PQerrorMessage(conn));
+        PQclear(res);
+        PQfinish(conn);
+}
+
+char *lktest_pg_create_db(void) {
+        static atomic_int serial;
+        char name[64];
+        snprintf(name, sizeof name, "lktest_%d_%d_%d", (int)getpid(), atomic_fetch_add(&serial, 1), rand() % 100000);
+        char *sql = lk_asprintf("CREATE DATABASE %s", name);
+        pg_admin(sql);
+        lk_free(sql);
+        return with_database(lktest_env("LINKD_TEST_PG_URL"), name);
+}
+
+void lktest_pg_drop_db(char *url) {
+        if (!url)
+                return;
+        const char *at = strchr(url, '@');
+        const char *path = strchr(at ? at : url, '/');
+        char *sql = lk_asprintf("DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)strcspn(path + 1, "?"), path + 1);
+        pg_admin(sql);
+        lk_free(sql);
+        lk_free(url);
 }

@@ -75,4 +75,12 @@ int lktest_run_program(const char *program, const char *const *argv, const char 
 /* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
 unsigned lktest_port_from_log(const char *line);
 
+
+
+/* PostgreSQL for the store tests: a fresh database on the test cluster
+ * (scripts/pg-cluster, started by the test runner; $LINKD_TEST_PG_URL),
+ * and its removal.  Both fail the test when the cluster is missing. */
+char *lktest_pg_create_db(void);
+void lktest_pg_drop_db(char *url);
+
 #endif
