@@ -442,8 +442,10 @@ static void *start_standby(void *arg) {
         return (void *)r;
 }
 
-static void postgres_lease_standby_takes_over(void **state) {
-        fixture *f = *state;
+static void standby_takes_over(fixture *f, const char *mode, const char *waiting_for) {
+        lk_free(f->cfg.database.lock.mode);
+        f->cfg.database.lock.mode = lk_strdup(mode);
+        f->cfg.database.lock.advisory_check_interval = 50 * LK_USEC_PER_MSEC;
         start(f);
         lk_store *standby = make_store(f);
         void *args[2] = {f, standby};
@@ -461,7 +463,7 @@ static void postgres_lease_standby_takes_over(void **state) {
                 assert_true(lk_now_monotonic() < until);
                 usleep(10000);
         }
-        assert_string_equal(error, "waiting for lease");
+        assert_string_equal(error, waiting_for);
         lk_health_report_free(report);
         lk_err err = LK_ERR_INIT;
         assert_true(lk_service_ready(lk_store_service(standby), &err) < 0);
@@ -473,6 +475,14 @@ static void postgres_lease_standby_takes_over(void **state) {
         assert_int_equal(lk_service_ready(lk_store_service(standby), &err), 0);
         lk_service_close(lk_store_service(standby), NULL);
         lk_store_free(standby);
+}
+
+static void postgres_lease_standby_takes_over(void **state) {
+        standby_takes_over(*state, "lease", "waiting for lease");
+}
+
+static void postgres_advisory_standby_takes_over(void **state) {
+        standby_takes_over(*state, "advisory", "waiting for advisory lock");
 }
 
 int main(void) {
@@ -494,6 +504,8 @@ int main(void) {
                                                          &sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(sqlite_file_is_private, setup, teardown, &sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(postgres_lease_standby_takes_over, setup, teardown,
+                                                         &postgres_backend),
+                cmocka_unit_test_prestate_setup_teardown(postgres_advisory_standby_takes_over, setup, teardown,
                                                          &postgres_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
