@@ -13,7 +13,13 @@
  * Error codes: -EAGAIN retry-worthy conflict (after retries ran out),
  * -EEXIST unique or primary-key violation, -EINVAL bad SQL or a constraint,
  * -ETIMEDOUT statement or lock timeout, -ENOTCONN the database is
- * unreachable, -EIO anything else.  Messages never contain the password.
+ * unreachable, -EACCES authentication or permission refused, -ENOENT the
+ * database (or its file) does not exist, -ENOMEM out of memory in the
+ * driver, -EIO anything else.  Messages never contain the password.
+ *
+ * An error from the COMMIT itself (a failed fsync, a connection lost while
+ * committing) leaves the outcome unknown: the transaction may have been
+ * kept.  Every other error means nothing of the transaction was kept.
  *
  * The store is also a service ("Database"): Start opens the database,
  * takes the single-writer lock ([Database.Lock]: a lease or an advisory

@@ -9,6 +9,9 @@
  *   -EINVAL    bad SQL, other constraint violations (SQLSTATE class 22, 23, 42)
  *   -ETIMEDOUT statement, lock or connect timeout (SQLSTATE 57014, 55P03)
  *   -ENOTCONN  the connection is gone (the core drops it from the pool)
+ *   -EACCES    authentication or permission refused
+ *   -ENOENT    the database, or its file, does not exist
+ *   -ENOMEM    the driver ran out of memory
  *   -EIO       anything else
  * Messages must never contain a password. */
 #ifndef LINKD_STORE_BACKEND_H
@@ -70,6 +73,9 @@ typedef struct lk__backend {
         int64_t (*changes)(lk__stmt *stmt);
         /* Makes the statement ready to execute again. */
         void (*reset)(lk__stmt *stmt);
+        /* True while the connection is inside a transaction (BEGIN ran,
+         * no COMMIT or ROLLBACK ended it yet). */
+        bool (*in_transaction)(lk__conn *conn);
         /* SQL that opens a read-write and a read-only transaction. */
         const char *begin_write;
         const char *begin_read;

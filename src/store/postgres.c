@@ -475,6 +475,10 @@ static void pg_reset(lk__stmt *s) {
         s->row = s->rows = 0;
 }
 
+static bool pg_in_transaction(lk__conn *c) {
+        return PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+}
+
 static void pg_finalize(lk__stmt *s) {
         if (!s)
                 return;
@@ -684,6 +688,10 @@ const lk__backend lk__postgres_backend = {
         .column_blob = pg_column_blob,
         .changes = pg_changes,
         .reset = pg_reset,
+        .in_transaction = pg_in_transaction,
         .begin_write = "BEGIN",
-        .begin_read = "BEGIN READ ONLY",
+        /* One snapshot for every statement of a read (READ COMMITTED
+         * would let two statements see different commits); a read-only
+         * REPEATABLE READ transaction never fails to serialize. */
+        .begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 };

@@ -277,6 +277,10 @@ static int64_t sqlite_changes(lk__stmt *s) {
         return s->changes;
 }
 
+static bool sqlite_in_transaction(lk__conn *c) {
+        return !sqlite3_get_autocommit(c->db);
+}
+
 static void sqlite_reset(lk__stmt *s) {
         sqlite3_reset(s->stmt);
         sqlite3_clear_bindings(s->stmt);
@@ -300,6 +304,7 @@ const lk__backend lk__sqlite_backend = {
         .column_blob = sqlite_column_blob,
         .changes = sqlite_changes,
         .reset = sqlite_reset,
+        .in_transaction = sqlite_in_transaction,
         /* IMMEDIATE takes the write lock at BEGIN, so two writers wait for
          * each other there instead of deadlocking on an upgrade later. */
         .begin_write = "BEGIN IMMEDIATE",

@@ -433,8 +433,13 @@ static int run_tx(lk_store *s, const char *begin, lk_tx_fn body, void *arg, lk_e
                         if (r == 0)
                                 r = lk_db_exec(db, "COMMIT", err);
                         if (r < 0 && !db->broken)
-                                db->store->backend->exec(db->conn, "ROLLBACK", NULL);
+                                lk_db_exec(db, "ROLLBACK", NULL); /* marks a dead connection broken */
                 }
+                /* A connection still inside a transaction (its ROLLBACK
+                 * failed) would fail every later BEGIN and, on SQLite,
+                 * keep the write lock: drop it instead of pooling it. */
+                if (!db->broken && db->store->backend->in_transaction(db->conn))
+                        db->broken = true;
                 for (size_t i = 0; i < db->cached; i++)
                         if (db->cache[i]->in_use) /* the body forgot lk_stmt_done */
                                 lk_stmt_done(db->cache[i]);
