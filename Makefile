@@ -46,6 +46,7 @@ bench:
 	scripts/setup --bench
 	bench/health/run
 	bench/nurse/run
+	bench/store/run
 
 clean:
 	rm -rf build
