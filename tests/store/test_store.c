@@ -391,6 +391,64 @@ static void many_statements_and_rows(void **state) {
         }
 }
 
+/* The health entry for the database, "<passing>" when it passes. */
+static void database_health(fixture *f, char *buf, size_t size) {
+        lk_health_report *report = lk_health_report_new();
+        lk_service_health_report(lk_store_service(f->store), report);
+        const char *error = NULL;
+        lk_health_report_get(report, "Database", &error);
+        snprintf(buf, size, "%s", error ? error : "<passing>");
+        lk_health_report_free(report);
+}
+
+static void wait_health(fixture *f, bool passing, char *buf, size_t size) {
+        lk_usec until = lk_now_monotonic() + 20 * LK_USEC_PER_SEC;
+        for (;;) {
+                database_health(f, buf, size);
+                if ((strcmp(buf, "<passing>") == 0) == passing)
+                        return;
+                if (lk_now_monotonic() > until)
+                        fail_msg("Database health stayed \"%s\"", buf);
+                usleep(20000);
+        }
+}
+
+/* A database the node cannot reach makes the Database check fail with
+ * the reason, and it passes again once the database is back.  SQLite: the
+ * file goes away; PostgreSQL: the database refuses new connections and
+ * the store's are terminated. */
+static void health_follows_reachability(void **state) {
+        fixture *f = *state;
+        start(f);
+        char health[512];
+        database_health(f, health, sizeof health);
+        assert_string_equal(health, "<passing>");
+        char *path = lk_asprintf("%s/linkd.db", f->dir), *moved = lk_asprintf("%s/moved.db", f->dir);
+        if (f->backend == LK_STORE_SQLITE) {
+                assert_int_equal(rename(path, moved), 0);
+                wait_health(f, false, health, sizeof health);
+                if (!strstr(health, "No such file or directory"))
+                        fail_msg("unexpected: %s", health);
+                assert_int_equal(rename(moved, path), 0);
+        } else {
+                const char *db = strchr(strchr(f->pg_url, '@'), '/') + 1; /* postgresql://u:p@/NAME?host=... */
+                char sql[512];
+                snprintf(sql, sizeof sql, "ALTER DATABASE %.*s CONNECTION LIMIT 0", (int)strcspn(db, "?"), db);
+                lktest_pg_admin(sql);
+                snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                                          "'%.*s' AND pid <> pg_backend_pid()", (int)strcspn(db, "?"), db);
+                lktest_pg_admin(sql);
+                wait_health(f, false, health, sizeof health);
+                if (!strstr(health, "too many connections"))
+                        fail_msg("unexpected: %s", health);
+                snprintf(sql, sizeof sql, "ALTER DATABASE %.*s CONNECTION LIMIT -1", (int)strcspn(db, "?"), db);
+                lktest_pg_admin(sql);
+        }
+        wait_health(f, true, health, sizeof health);
+        lk_free(path);
+        lk_free(moved);
+}
+
 static void display_url_hides_password(void **state) {
         fixture *f = *state;
         lk_store *s;
@@ -499,6 +557,7 @@ int main(void) {
                 BOTH(values_round_trip),
                 BOTH(concurrent_writers_all_land),
                 BOTH(many_statements_and_rows),
+                BOTH(health_follows_reachability),
                 cmocka_unit_test_prestate_setup_teardown(display_url_hides_password, setup, teardown, &sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(second_node_on_sqlite_is_refused, setup, teardown,
                                                          &sqlite_backend),

@@ -329,12 +329,12 @@ static char *with_database(const char *url, const char *name) {
         return lk_asprintf("%.*s/%s%s", (int)(path - url), url, name, query);
 }
 
-static void pg_admin(const char *sql) {
+void lktest_pg_admin(const char *sql) {
         PGconn *conn = PQconnectdb(lktest_env("LINKD_TEST_PG_URL"));
         if (PQstatus(conn) != CONNECTION_OK)
                 fail_msg("cannot reach the test PostgreSQL: %s", PQerrorMessage(conn));
         PGresult *res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
                 fail_msg("%s: %s", sql, PQerrorMessage(conn));
         PQclear(res);
         PQfinish(conn);
@@ -345,7 +345,7 @@ char *lktest_pg_create_db(void) {
         char name[64];
         snprintf(name, sizeof name, "lktest_%d_%d_%d", (int)getpid(), atomic_fetch_add(&serial, 1), rand() % 100000);
         char *sql = lk_asprintf("CREATE DATABASE %s", name);
-        pg_admin(sql);
+        lktest_pg_admin(sql);
         lk_free(sql);
         return with_database(lktest_env("LINKD_TEST_PG_URL"), name);
 }
@@ -356,7 +356,7 @@ void lktest_pg_drop_db(char *url) {
         const char *at = strchr(url, '@');
         const char *path = strchr(at ? at : url, '/');
         char *sql = lk_asprintf("DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)strcspn(path + 1, "?"), path + 1);
-        pg_admin(sql);
+        lktest_pg_admin(sql);
         lk_free(sql);
         lk_free(url);
 }

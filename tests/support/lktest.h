@@ -82,5 +82,7 @@ unsigned lktest_port_from_log(const char *line);
  * and its removal.  Both fail the test when the cluster is missing. */
 char *lktest_pg_create_db(void);
 void lktest_pg_drop_db(char *url);
+/* Runs one statement on the test cluster's own database. */
+void lktest_pg_admin(const char *sql);
 
 #endif
