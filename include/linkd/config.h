@@ -30,7 +30,21 @@ typedef struct lk_config {
         struct {
                 char *listen_ip;
                 int64_t http_port;
+                uint64_t http_max_size;       /* request bodies beyond this get 413 */
+                char *bridge_response_url;    /* base of an async bridge's responseURL; NULL = unset */
+                lk_usec bridge_cache_ttl;
         } web_server;
+        struct {
+                lk_usec max_run_duration;     /* 0 = none */
+                int64_t max_successful_runs;  /* per pipeline spec; 0 = store no runs */
+                lk_usec reaper_interval;      /* 0 = no reaper */
+                lk_usec reaper_threshold;
+                int64_t worker_threads;       /* 0 = one per online CPU */
+                struct {
+                        lk_usec default_timeout;
+                        uint64_t max_size;
+                } http_request;
+        } job_pipeline;
         struct {
                 lk_usec poll_interval;
         } health_check;

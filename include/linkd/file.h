@@ -22,6 +22,11 @@ int lk_file_append(const char *path, const void *data, size_t len, mode_t mode, 
  * database or profiles).  Errors if path exists and is not a directory. */
 int lk_dir_ensure_private(const char *path, lk_err *err);
 
+/* Reads the whole file at path ("-": standard input), refusing more than
+ * max bytes and anything but a regular file or a stream.  *ret_text is
+ * NUL-terminated and owned by the caller (lk_free).  Errors name path. */
+int lk_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len, lk_err *err);
+
 /* The suffix lk_file_write_atomic gives its temporary files, so that
  * directory scans can recognise and ignore (or clean up) them. */
 #define LK_FILE_TEMP_SUFFIX ".tmp"

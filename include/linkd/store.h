@@ -71,6 +71,12 @@ lk_store *lk_store_free(lk_store *store);
 lk_service *lk_store_service(lk_store *store);
 lk_store_backend lk_store_backend_of(const lk_store *store);
 
+/* The database server's network hosts (PostgreSQL's host and hostaddr,
+ * comma-separated, Unix-socket directories left out), for the http task
+ * to refuse as Chainlink does; NULL for SQLite or a socket.  The caller
+ * frees it with lk_free. */
+char *lk_store_network_hosts(const lk_store *store);
+
 /* The URL with any password replaced by "xxxxx", for messages. */
 const char *lk_store_display_url(const lk_store *store);
 

@@ -8,13 +8,16 @@
  *   GET /metrics         Prometheus text format 0.0.4
  *
  * Everything the probes print comes from the Checker's published snapshot;
- * a request never calls into a service. */
+ * a request never calls into a service.  Other modules add their routes
+ * (lk_web_route) and metrics (lk_web_add_metrics) before the server
+ * starts. */
 #ifndef LINKD_WEB_H
 #define LINKD_WEB_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linkd/buf.h"
 #include "linkd/checker.h"
 #include "linkd/heartbeat.h"
 #include "linkd/log.h"
@@ -35,6 +38,7 @@ typedef struct lk_web_options {
         const char *version;     /* borrowed */
         const char *commit;      /* borrowed */
         lk_usec started_at;      /* realtime, for uptime_seconds */
+        uint64_t max_body;       /* [WebServer] HTTPMaxSize; 0: 32768 */
 } lk_web_options;
 
 /* The caller owns the server and frees it after closing it.  Options are
@@ -47,5 +51,43 @@ lk_service *lk_web_service(lk_web *web);
 
 /* The port actually listened on, once started. */
 uint16_t lk_web_port(lk_web *web);
+
+/* A request as a route's handler sees it.  Everything is borrowed for the
+ * call. */
+typedef struct lk_web_request {
+        const char *method;
+        const char *path;      /* without the query string */
+        const char *tail;      /* path after the route's prefix */
+        const char *body;      /* NUL-terminated; "" when none */
+        size_t body_len;
+        void *connection;      /* for lk_web_request_header */
+} lk_web_request;
+
+/* A request header (case-insensitive name), or NULL. */
+const char *lk_web_request_header(const lk_web_request *request, const char *name);
+
+/* What a handler fills in; the server sends it.  status defaults to 200,
+ * content_type to application/json. */
+typedef struct lk_web_response {
+        unsigned status;
+        const char *content_type; /* a static string */
+        lk_buf body;
+} lk_web_response;
+
+/* Sets a JSON:API error body {"errors":[{"detail": ...}]} and status. */
+void lk_web_response_error(lk_web_response *response, unsigned status, const char *fmt, ...) LK_PRINTF(3, 4);
+
+/* Runs on one of the server's threads; may block briefly (a database
+ * transaction), not for long. */
+typedef void (*lk_web_handler_fn)(void *arg, const lk_web_request *request, lk_web_response *response);
+
+/* Routes requests with method whose path starts with prefix (longest
+ * prefix wins) to fn.  Request bodies up to max_body are read first
+ * (longer ones get 413).  Call before the server starts. */
+void lk_web_route(lk_web *web, const char *method, const char *prefix, lk_web_handler_fn fn, void *arg);
+
+/* Adds fn's Prometheus text to /metrics.  Call before the server starts. */
+typedef void (*lk_web_metrics_fn)(void *arg, lk_buf *out);
+void lk_web_add_metrics(lk_web *web, lk_web_metrics_fn fn, void *arg);
 
 #endif

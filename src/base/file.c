@@ -2,6 +2,7 @@
 #include "linkd/file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "linkd/buf.h"
 
 static int write_all(int fd, const void *data, size_t len) {
         const char *p = data;
@@ -104,5 +106,38 @@ int lk_dir_ensure_private(const char *path, lk_err *err) {
                 return lk_err_set(err, -ENOTDIR, "%s already exists and is not a directory", path);
         if ((st.st_mode & 077) && chmod(path, st.st_mode & 0700) < 0)
                 return lk_err_set(err, -errno, "cannot make %s private: %s", path, strerror(errno));
+        return 0;
+}
+
+int lk_file_read(const char *path, size_t max, char **ret_text, size_t *ret_len, lk_err *err) {
+        bool stdin_stream = strcmp(path, "-") == 0;
+        FILE *f = stdin_stream ? stdin : fopen(path, "re");
+        if (!f)
+                return lk_err_set(err, -errno, "%s: %s", path, strerror(errno));
+        struct stat st;
+        if (!stdin_stream && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+                fclose(f);
+                return lk_err_set(err, -EISDIR, "%s: is a directory", path);
+        }
+        lk_buf buf = LK_BUF_INIT;
+        char chunk[8192];
+        size_t n;
+        int r = 0;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+                if (buf.len + n > max) {
+                        r = lk_err_set(err, -EFBIG, "%s: larger than %zu bytes", path, max);
+                        break;
+                }
+                lk_buf_append(&buf, chunk, n);
+        }
+        if (r == 0 && ferror(f))
+                r = lk_err_set(err, -EIO, "%s: read error", path);
+        if (!stdin_stream)
+                fclose(f);
+        if (r < 0) {
+                lk_buf_done(&buf);
+                return r;
+        }
+        *ret_text = lk_buf_steal(&buf, ret_len);
         return 0;
 }

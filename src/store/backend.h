@@ -84,6 +84,11 @@ typedef struct lk__backend {
 extern const lk__backend lk__sqlite_backend;
 extern const lk__backend lk__postgres_backend;
 
+/* The servers a libpq URL names over the network: its host and hostaddr
+ * values, comma-separated, without Unix-socket directories.  NULL when
+ * there are none or the URL does not parse.  Free with lk_free. */
+char *lk__postgres_network_hosts(const char *target);
+
 /* Parses a realtime instant written by either backend: ISO-8601 with T or
  * space, fractional seconds, and Z, +00, +00:00 or another offset. */
 int lk__parse_time(const char *text, lk_usec *ret_usec);

@@ -196,8 +196,21 @@ static const char *const initial_postgres[] = {
 };
 static const char *const drop_initial[] = {DROP_INITIAL_SCHEMA NULL};
 
+/* The bridge task's cacheTTL fallback: the last good answer per task. */
+#define BRIDGE_CACHE(BYTES, TIME)                                                                                  \
+        "CREATE TABLE bridge_last_value ("                                                                         \
+        " dot_id TEXT NOT NULL,"                                                                                   \
+        " spec_id BIGINT NOT NULL REFERENCES pipeline_specs (id) ON DELETE CASCADE,"                               \
+        " value " BYTES " NOT NULL,"                                                                               \
+        " finished_at " TIME " NOT NULL,"                                                                          \
+        " PRIMARY KEY (dot_id, spec_id));",
+static const char *const bridge_cache_sqlite[] = {BRIDGE_CACHE("BLOB", "TEXT") NULL};
+static const char *const bridge_cache_postgres[] = {BRIDGE_CACHE("BYTEA", "TIMESTAMPTZ") NULL};
+static const char *const drop_bridge_cache[] = {"DROP TABLE bridge_last_value;", NULL};
+
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
+        {"bridge response cache", {bridge_cache_sqlite, bridge_cache_postgres}, {drop_bridge_cache, drop_bridge_cache}},
 };
 
 static int exec_all(lk_db *db, const char *const *statements, lk_err *err) {

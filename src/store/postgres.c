@@ -292,6 +292,33 @@ static int check_url(const char *target, lk_err *err) {
         return -EINVAL;
 }
 
+static void add_network_hosts(lk_buf *out, const char *list) {
+        for (const char *p = list; *p;) {
+                size_t len = strcspn(p, ",");
+                /* A directory ("/run/postgresql", "@abstract") is a socket. */
+                if (len > 0 && p[0] != '/' && p[0] != '@') {
+                        if (out->len > 0)
+                                lk_buf_putc(out, ',');
+                        lk_buf_append(out, p, len);
+                }
+                p += len + (p[len] == ',');
+        }
+}
+
+char *lk__postgres_network_hosts(const char *target) {
+        PQconninfoOption *options = PQconninfoParse(target, NULL);
+        lk_buf hosts = LK_BUF_INIT;
+        for (PQconninfoOption *o = options; o && o->keyword; o++)
+                if ((!strcmp(o->keyword, "host") || !strcmp(o->keyword, "hostaddr")) && o->val)
+                        add_network_hosts(&hosts, o->val);
+        PQconninfoFree(options);
+        if (hosts.len == 0) {
+                lk_buf_done(&hosts);
+                return NULL;
+        }
+        return lk_buf_steal(&hosts, NULL);
+}
+
 /* connect_timeout as the URL gave it, or as we defaulted it. */
 static lk_usec effective_connect_timeout(PGconn *pg) {
         lk_usec timeout = 0;

@@ -18,11 +18,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "linkd/uuid.h"
 #include "store.h"
 
 #define MONITOR_INTERVAL (2 * LK_USEC_PER_SEC)
@@ -88,13 +88,8 @@ static int lock_sqlite(lk_store *s, lk_err *err) {
 /* ---- PostgreSQL: a lease ---- */
 
 static void new_client_id(char out[static 37]) {
-        unsigned char b[16];
-        if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-                memset(b, 0, sizeof b); /* the pid below still tells nodes apart */
-        b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-        b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        if (lk_uuid_v4(out) < 0)
+                snprintf(out, 37, "00000000-0000-4000-8000-%012x", (unsigned)getpid()); /* still tells nodes apart */
 }
 
 static const char create_lease_table[] =

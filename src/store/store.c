@@ -105,6 +105,10 @@ static int parse_url(lk_store *s, const char *url, lk_err *err) {
         return -EINVAL;
 }
 
+char *lk_store_network_hosts(const lk_store *s) {
+        return s->kind == LK_STORE_POSTGRES ? lk__postgres_network_hosts(s->target) : NULL;
+}
+
 /* ---- the pool ---- */
 
 static int pool_get(lk_store *s, lk_db **ret, lk_err *err) {

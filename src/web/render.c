@@ -2,6 +2,8 @@
  * of printf; no library in Debian writes it for C. */
 #include "render.h"
 
+#include "linkd/prom.h"
+
 #include <string.h>
 
 static void put_json_string(lk_buf *out, const char *s) {
@@ -48,61 +50,43 @@ void lk__render_checks_text(lk_buf *out, const lk_health_report *report, bool fa
         }
 }
 
-/* Label values escape backslash, double quote and newline. */
-static void put_label_value(lk_buf *out, const char *s) {
-        lk_buf_putc(out, '"');
-        for (; *s; s++) {
-                if (*s == '\\' || *s == '"')
-                        lk_buf_putc(out, '\\');
-                if (*s == '\n')
-                        lk_buf_puts(out, "\\n");
-                else
-                        lk_buf_putc(out, *s);
-        }
-        lk_buf_putc(out, '"');
-}
-
-static void family(lk_buf *out, const char *name, const char *type, const char *help) {
-        lk_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void render_health(lk_buf *out, const lk_health_report *health) {
-        family(out, "health", "gauge", "Health status by service");
+        lk_prom_family(out, "health", "gauge", "Health status by service");
         for (size_t i = 0; i < lk_health_report_len(health); i++) {
                 lk_buf_puts(out, "health{service_id=");
-                put_label_value(out, lk_health_report_name(health, i));
+                lk_prom_label_value(out, lk_health_report_name(health, i));
                 lk_buf_printf(out, "} %d\n", lk_health_report_error(health, i) ? 0 : 1);
         }
 }
 
 static void render_process(lk_buf *out, const lk_proc_stats *p) {
-        family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        lk_prom_family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
         lk_buf_printf(out, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
-        family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        lk_prom_family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
         lk_buf_printf(out, "process_resident_memory_bytes %llu\n", (unsigned long long)p->resident_bytes);
-        family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        lk_prom_family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
         lk_buf_printf(out, "process_virtual_memory_bytes %llu\n", (unsigned long long)p->virtual_bytes);
-        family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+        lk_prom_family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
         lk_buf_printf(out, "process_open_fds %llu\n", (unsigned long long)p->open_fds);
-        family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        lk_prom_family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
         lk_buf_printf(out, "process_max_fds %llu\n", (unsigned long long)p->max_fds);
-        family(out, "process_threads", "gauge", "Number of OS threads in the process.");
+        lk_prom_family(out, "process_threads", "gauge", "Number of OS threads in the process.");
         lk_buf_printf(out, "process_threads %llu\n", (unsigned long long)p->threads);
-        family(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+        lk_prom_family(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
         lk_buf_printf(out, "process_start_time_seconds %.2f\n", (double)p->start_time / LK_USEC_PER_SEC);
 }
 
 void lk__render_metrics(lk_buf *out, const lk__metrics_input *in) {
         render_health(out, in->snapshot->health);
-        family(out, "uptime_seconds", "counter", "Uptime of the application measured in seconds");
+        lk_prom_family(out, "uptime_seconds", "counter", "Uptime of the application measured in seconds");
         lk_buf_printf(out, "uptime_seconds %.3f\n", in->uptime_seconds);
-        family(out, "version", "counter", "Node version information");
+        lk_prom_family(out, "version", "counter", "Node version information");
         lk_buf_puts(out, "version{commit=");
-        put_label_value(out, in->commit);
+        lk_prom_label_value(out, in->commit);
         lk_buf_puts(out, ",version=");
-        put_label_value(out, in->version);
+        lk_prom_label_value(out, in->version);
         lk_buf_puts(out, "} 1\n");
-        family(out, "linkd_heap_bytes", "gauge", "Bytes of heap linkd holds through its own allocator.");
+        lk_prom_family(out, "linkd_heap_bytes", "gauge", "Bytes of heap linkd holds through its own allocator.");
         lk_buf_printf(out, "linkd_heap_bytes %llu\n", (unsigned long long)in->heap_bytes);
         if (in->proc)
                 render_process(out, in->proc);

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -39,6 +41,27 @@ typedef struct rendered {
         struct MHD_Response *readyz_full;
 } rendered;
 
+typedef struct route_entry {
+        char *method;
+        char *prefix;
+        lk_web_handler_fn fn;
+        void *arg;
+} route_entry;
+
+typedef struct metrics_entry {
+        lk_web_metrics_fn fn;
+        void *arg;
+} metrics_entry;
+
+/* A request to a module's route, while its body is read. */
+typedef struct api_request {
+        const route_entry *route;
+        lk_buf body;
+        bool too_large;
+} api_request;
+
+#define DEFAULT_MAX_BODY 32768
+
 struct lk_web {
         lk_service service;
         lk_once once;
@@ -50,6 +73,10 @@ struct lk_web {
         struct MHD_Response *empty_body;
         pthread_mutex_t cache_lock;
         rendered *cache;
+        route_entry *routes;
+        size_t route_count;
+        metrics_entry *metrics;
+        size_t metrics_count;
 };
 
 static struct MHD_Response *text_response(const char *content_type, lk_buf *body) {
@@ -206,6 +233,8 @@ static enum MHD_Result serve_metrics(lk_web *web, struct MHD_Connection *conn) {
         lk_buf body = LK_BUF_INIT;
         lk__render_metrics(&body, &in);
         lk_health_snapshot_unref(s);
+        for (size_t i = 0; i < web->metrics_count; i++)
+                web->metrics[i].fn(web->metrics[i].arg, &body);
         struct MHD_Response *r = text_response(CONTENT_METRICS, &body);
         enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, r);
         MHD_destroy_response(r);
@@ -234,11 +263,116 @@ static route find_route(const char *url) {
         return ROUTE_NONE;
 }
 
+static const route_entry *find_api_route(lk_web *web, const char *url, const char *method, bool *ret_path_known) {
+        const route_entry *best = NULL;
+        *ret_path_known = false;
+        for (size_t i = 0; i < web->route_count; i++) {
+                const route_entry *e = &web->routes[i];
+                size_t n = strlen(e->prefix);
+                if (strncmp(url, e->prefix, n) != 0)
+                        continue;
+                *ret_path_known = true;
+                if (strcmp(method, e->method) == 0 && (!best || n > strlen(best->prefix)))
+                        best = e;
+        }
+        return best;
+}
+
+static unsigned long long content_length(struct MHD_Connection *conn) {
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        return length ? strtoull(length, NULL, 10) : 0;
+}
+
+const char *lk_web_request_header(const lk_web_request *request, const char *name) {
+        return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+void lk_web_response_error(lk_web_response *response, unsigned status, const char *fmt, ...) {
+        char detail[LK_ERR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+        response->status = status;
+        lk_buf_reset(&response->body);
+        lk_buf_puts(&response->body, "{\"errors\":[{\"detail\":\"");
+        lk_buf_put_json_escaped(&response->body, detail, strlen(detail));
+        lk_buf_puts(&response->body, "\"}]}");
+}
+
+static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url, const char *method, api_request *a) {
+        if (a->too_large)
+                return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
+        lk_web_request request = {
+                .method = method,
+                .path = url,
+                .tail = url + strlen(a->route->prefix),
+                .body = lk_buf_str(&a->body),
+                .body_len = a->body.len,
+                .connection = conn,
+        };
+        lk_web_response response = {.status = MHD_HTTP_OK, .content_type = CONTENT_JSON, .body = LK_BUF_INIT};
+        a->route->fn(a->route->arg, &request, &response);
+        struct MHD_Response *r = text_response(response.content_type ? response.content_type : CONTENT_JSON,
+                                               &response.body);
+        enum MHD_Result result = MHD_queue_response(conn, response.status, r);
+        MHD_destroy_response(r);
+        lk_buf_done(&response.body);
+        return result;
+}
+
+/* A module's route: the body is collected (up to max_body), then the
+ * handler answers. */
+static enum MHD_Result on_api_request(lk_web *web, struct MHD_Connection *conn, const char *url, const char *method,
+                                      const char *upload_data, size_t *upload_data_size, void **request_state) {
+        api_request *a = *request_state;
+        uint64_t max = web->options.max_body ? web->options.max_body : DEFAULT_MAX_BODY;
+        if (!a) {
+                bool known;
+                const route_entry *entry = find_api_route(web, url, method, &known);
+                if (!entry)
+                        return queue_error(conn, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+                                           known ? "method not allowed" : "not found", NULL);
+                if (content_length(conn) > max)
+                        return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
+                a = lk_calloc(1, sizeof *a);
+                a->route = entry;
+                *request_state = a;
+                return MHD_YES;
+        }
+        if (*upload_data_size) {
+                /* A chunked body cannot be refused before it is read: it is
+                 * read and dropped, and refused at the end. */
+                if (a->body.len + *upload_data_size > max)
+                        a->too_large = true;
+                else
+                        lk_buf_append(&a->body, upload_data, *upload_data_size);
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        return serve_api(conn, url, method, a);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **request_state,
+                         enum MHD_RequestTerminationCode code) {
+        (void)conn;
+        (void)code;
+        lk_web *web = cls;
+        api_request *a = *request_state;
+        if (a && (void *)a != (void *)web) {
+                lk_buf_done(&a->body);
+                lk_free(a);
+        }
+        *request_state = NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **request_state) {
         lk_web *web = cls;
         route r = find_route(url);
+        if (r == ROUTE_NONE && web->route_count)
+                return on_api_request(web, conn, url, method, upload_data, upload_data_size, request_state);
         if (!*request_state) {
                 /* Refusals go out at once; MHD then closes the connection,
                  * which is right for a request we will not read. */
@@ -345,6 +479,7 @@ static int start_locked(void *arg, lk_err *err) {
                                        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                                        MHD_OPTION_STRICT_FOR_CLIENT, 1,
+                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, web,
                                        MHD_OPTION_END);
         if (!web->daemon) {
                 close(fd);
@@ -392,9 +527,25 @@ lk_web *lk_web_new(const lk_web_options *options) {
         return web;
 }
 
+void lk_web_route(lk_web *web, const char *method, const char *prefix, lk_web_handler_fn fn, void *arg) {
+        web->routes = lk_realloc(web->routes, (web->route_count + 1) * sizeof *web->routes);
+        web->routes[web->route_count++] = (route_entry){lk_strdup(method), lk_strdup(prefix), fn, arg};
+}
+
+void lk_web_add_metrics(lk_web *web, lk_web_metrics_fn fn, void *arg) {
+        web->metrics = lk_realloc(web->metrics, (web->metrics_count + 1) * sizeof *web->metrics);
+        web->metrics[web->metrics_count++] = (metrics_entry){fn, arg};
+}
+
 lk_web *lk_web_free(lk_web *web) {
         if (!web)
                 return NULL;
+        for (size_t i = 0; i < web->route_count; i++) {
+                lk_free(web->routes[i].method);
+                lk_free(web->routes[i].prefix);
+        }
+        lk_free(web->routes);
+        lk_free(web->metrics);
         if (web->daemon)
                 MHD_stop_daemon(web->daemon);
         rendered_unref(web->cache);

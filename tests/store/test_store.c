@@ -143,15 +143,18 @@ static void rollback_then_migrate_again(void **state) {
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_store_open(f->store, &err), 0);
         int applied = 0, version = -1;
+        int known = lk_store_migrations_known();
         assert_int_equal(lk_store_migrate(f->store, &applied, &err), 0);
-        assert_int_equal(applied, 1);
-        assert_int_equal(lk_store_rollback(f->store, &version, &err), 0);
-        assert_int_equal(version, 0);
+        assert_int_equal(applied, known);
+        for (int v = known - 1; v >= 0; v--) {
+                assert_int_equal(lk_store_rollback(f->store, &version, &err), 0);
+                assert_int_equal(version, v);
+        }
         assert_int_equal(count(f, "SELECT COUNT(*) FROM linkd_migrations"), 0);
         assert_int_equal(lk_store_rollback(f->store, &version, &err), -ENOENT);
         assert_string_equal(err.msg, "no migration to roll back");
         assert_int_equal(lk_store_migrate(f->store, &applied, &err), 0);
-        assert_int_equal(applied, 1);
+        assert_int_equal(applied, known);
         assert_int_equal(count(f, "SELECT COUNT(*) FROM jobs"), 0);
 }
 
@@ -468,6 +471,32 @@ static void display_url_hides_password(void **state) {
         assert_int_equal(lk_store_new(&(lk_store_options){.url = "sqlite:", .config = &f->cfg}, &s, &err), -EINVAL);
 }
 
+static void assert_network_hosts(fixture *f, const char *url, const char *want) {
+        lk_store *s;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_store_new(&(lk_store_options){.url = url, .config = &f->cfg}, &s, &err), 0);
+        char *got = lk_store_network_hosts(s);
+        if (want)
+                assert_string_equal(got, want);
+        else
+                assert_null(got);
+        lk_free(got);
+        lk_store_free(s);
+}
+
+/* What the http task's restricted requests refuse besides private ranges. */
+static void network_hosts_of_the_url(void **state) {
+        fixture *f = *state;
+        assert_network_hosts(f, "postgresql://u:p@db.example:5432/linkd", "db.example");
+        assert_network_hosts(f, "postgres://u:p@[2001:db8::7]:5432/linkd", "2001:db8::7");
+        assert_network_hosts(f, "postgresql://u@a.example,b.example:5433/linkd?hostaddr=192.0.2.7,192.0.2.8",
+                             "a.example,b.example,192.0.2.7,192.0.2.8");
+        assert_network_hosts(f, "postgresql://u@/linkd?host=/run/postgresql", NULL);
+        assert_network_hosts(f, "postgresql://u@%2Fvar%2Frun%2Fpg,db.example/linkd", "db.example");
+        assert_network_hosts(f, "sqlite:///tmp/x.db", NULL);
+        assert_network_hosts(f, NULL, NULL);
+}
+
 static void second_node_on_sqlite_is_refused(void **state) {
         fixture *f = *state;
         start(f);
@@ -559,6 +588,7 @@ int main(void) {
                 BOTH(many_statements_and_rows),
                 BOTH(health_follows_reachability),
                 cmocka_unit_test_prestate_setup_teardown(display_url_hides_password, setup, teardown, &sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(network_hosts_of_the_url, setup, teardown, &sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(second_node_on_sqlite_is_refused, setup, teardown,
                                                          &sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(sqlite_file_is_private, setup, teardown, &sqlite_backend),

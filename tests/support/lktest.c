@@ -79,6 +79,11 @@ static size_t collect(char *data, size_t size, size_t count, void *arg) {
 }
 
 int lktest_http_request(const char *method, const char *url, const char *const *headers, lktest_http *ret) {
+        return lktest_http_send(method, url, headers, NULL, 0, ret);
+}
+
+int lktest_http_send(const char *method, const char *url, const char *const *headers, const char *body_data,
+                     size_t body_len, lktest_http *ret) {
         CURL *curl = curl_easy_init();
         assert_non_null(curl);
         lk_buf body = LK_BUF_INIT, head = LK_BUF_INIT;
@@ -89,6 +94,10 @@ int lktest_http_request(const char *method, const char *url, const char *const *
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
         if (strcmp(method, "HEAD") == 0)
                 curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+        if (body_data) {
+                curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_data);
+                curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+        }
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);

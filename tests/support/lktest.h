@@ -37,6 +37,9 @@ typedef struct lktest_http {
  * Returns 0, or -1 when no response arrived. */
 int lktest_http_request(const char *method, const char *url, const char *const *headers, lktest_http *ret);
 void lktest_http_done(lktest_http *response);
+/* As lktest_http_request, sending body_len bytes of body_data. */
+int lktest_http_send(const char *method, const char *url, const char *const *headers, const char *body_data,
+                     size_t body_len, lktest_http *ret);
 /* The value of response header name (case-insensitive), lk_free it, or NULL. */
 char *lktest_http_header(const lktest_http *response, const char *name);
 

@@ -1,0 +1,43 @@
+#include "linkd/uuid.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* Per thread, so no lock; linkd does not fork after starting threads, so
+ * no two processes share a buffer's contents. */
+static _Thread_local unsigned char pool[4096];
+static _Thread_local size_t pool_left;
+
+static int random_bytes(unsigned char *out, size_t n) {
+        if (pool_left < n) {
+                size_t got = 0;
+                while (got < sizeof pool) {
+                        ssize_t r = getrandom(pool + got, sizeof pool - got, 0);
+                        if (r < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return -errno;
+                        }
+                        got += (size_t)r;
+                }
+                pool_left = sizeof pool;
+        }
+        memcpy(out, pool + sizeof pool - pool_left, n);
+        memset(pool + sizeof pool - pool_left, 0, n); /* used bytes do not linger */
+        pool_left -= n;
+        return 0;
+}
+
+int lk_uuid_v4(char out[static 37]) {
+        unsigned char b[16];
+        int r = random_bytes(b, sizeof b);
+        if (r < 0)
+                return r;
+        b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+        b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        return 0;
+}
