@@ -47,6 +47,7 @@ bench:
 	bench/health/run
 	bench/nurse/run
 	bench/store/run
+	bench/pipeline/run
 
 clean:
 	rm -rf build

@@ -4,7 +4,9 @@
  *
  * Start order: WebServer (so the probes answer, with 503, while the rest
  * starts), RootDir, the Nurse when [AutoPprof] Enabled, Database (which may
- * wait for the single-writer lock), any services added with
+ * wait for the single-writer lock), PipelineRunner (which re-runs the runs
+ * a crash left unfinished and serves PATCH /v2/resume/:taskRunID), any
+ * services added with
  * lk_app_add_service, and the HealthChecker.  The Checker begins polling
  * as soon as the WebServer is up, so /health tells what a long start waits
  * for, but reports the node ready only once it has itself started, last.
@@ -69,6 +71,8 @@ lk_checker *lk_app_checker(lk_app *app);
  * own checks to it with lk_nurse_add_check. */
 lk_nurse *lk_app_nurse(lk_app *app);
 lk_store *lk_app_store(lk_app *app);
+/* The pipeline runner (a service started after the Database). */
+struct lk_runner *lk_app_runner(lk_app *app);
 /* The port the API listens on, once started, and its URL. */
 uint16_t lk_app_http_port(lk_app *app);
 void lk_app_http_url(lk_app *app, char *buf, size_t size);

@@ -15,6 +15,7 @@ enum {
 
 int lk_cmd_node(int argc, char **argv);
 int lk_cmd_db(int argc, char **argv);
+int lk_cmd_pipeline(int argc, char **argv);
 
 /* Parses --config FILE (repeatable, applied in order) and --secrets FILE
  * after the command name, and loads them over the defaults.  Prints the

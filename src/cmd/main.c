@@ -14,6 +14,8 @@ static const char usage[] =
         "                                                   print the effective configuration\n"
         "  db migrate|status|rollback [--config FILE]... [--secrets FILE]\n"
         "                                                   manage the database schema\n"
+        "  pipeline run [--vars JSON] [--config FILE]... FILE|-\n"
+        "                                                   run a DOT pipeline once, print the result as JSON\n"
         "  version                                          print the version\n"
         "  help                                             print this help\n";
 
@@ -27,6 +29,8 @@ int main(int argc, char **argv) {
                 return lk_cmd_node(argc - 1, argv + 1);
         if (strcmp(command, "db") == 0)
                 return lk_cmd_db(argc - 1, argv + 1);
+        if (strcmp(command, "pipeline") == 0)
+                return lk_cmd_pipeline(argc - 1, argv + 1);
         if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
                 printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
                 return LK_EXIT_OK;

@@ -1,7 +1,10 @@
 /* The Application (see include/linkd/app.h). */
 #include "linkd/app.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 #include "linkd/alloc.h"
 #include "linkd/multi.h"
 #include "linkd/nurse.h"
+#include "linkd/pipeline.h"
 #include "linkd/web.h"
 #include "rootdir.h"
 
@@ -22,6 +26,11 @@ struct lk_app {
         lk_rootdir *rootdir;
         lk_nurse *nurse; /* NULL unless [AutoPprof] Enabled */
         lk_store *store;
+        lk_runner *runner;
+        /* The database server's addresses, which the http task's
+         * restricted requests refuse. */
+        char **database_addresses;
+        size_t database_address_count;
         lk_service *services[MAX_SERVICES]; /* in start order, the checker last */
         size_t count;
         bool started;
@@ -65,6 +74,90 @@ static void add(lk_app *app, lk_service *service) {
         app->services[app->count++] = service;
 }
 
+static bool is_uuid(const char *s) {
+        static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+        if (strlen(s) != sizeof shape - 1)
+                return false;
+        for (size_t i = 0; shape[i]; i++)
+                if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+                        return false;
+        return true;
+}
+
+/* PATCH /v2/resume/:taskRunID {"value": ...} or {"error": "..."}: an async
+ * bridge's answer.  Unauthenticated, as in Chainlink: the task run id is a
+ * random UUID that only the bridge was given. */
+static void serve_resume(void *arg, const lk_web_request *request, lk_web_response *response) {
+        lk_runner *runner = arg;
+        if (!is_uuid(request->tail)) {
+                lk_web_response_error(response, 422, "invalid task run id");
+                return;
+        }
+        lk_value *body = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_value_from_json(request->body, request->body_len, &body, &err) < 0 ||
+            lk_value_type_of(body) != LK_VALUE_MAP) {
+                lk_web_response_error(response, 400, "failed to unmarshal JSON body: %s",
+                                      body ? "expected a JSON object" : err.msg);
+                lk_value_unref(body);
+                return;
+        }
+        const lk_value *value = lk_value_map_get(body, "value", 5);
+        const lk_value *error = lk_value_map_get(body, "error", 5);
+        if (error && lk_value_type_of(error) == LK_VALUE_NULL)
+                error = NULL;
+        if (error && lk_value_type_of(error) != LK_VALUE_STRING) {
+                lk_web_response_error(response, 400, "failed to unmarshal JSON body: \"error\" must be a string");
+        } else if (lk_runner_resume(runner, request->tail, value, error ? lk_value_get_string(error, NULL) : NULL,
+                                    &err) < 0) {
+                unsigned status = err.code == -ENOENT ? 404 : err.code == -EINVAL ? 400 : 500;
+                lk_web_response_error(response, status, "%s", err.msg);
+        } else {
+                lk_buf_puts(&response->body, "{}");
+        }
+        lk_value_unref(body);
+}
+
+static void runner_metrics(void *arg, lk_buf *out) {
+        lk_runner_metrics(arg, out);
+}
+
+static void add_address(lk_app *app, const struct sockaddr *sa) {
+        char text[INET6_ADDRSTRLEN];
+        const void *bytes = sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                                                     : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (!inet_ntop(sa->sa_family, bytes, text, sizeof text))
+                return;
+        for (size_t i = 0; i < app->database_address_count; i++)
+                if (!strcmp(app->database_addresses[i], text))
+                        return;
+        app->database_addresses = lk_realloc(app->database_addresses,
+                                             (app->database_address_count + 1) * sizeof *app->database_addresses);
+        app->database_addresses[app->database_address_count++] = lk_strdup(text);
+}
+
+/* Chainlink's http task refuses the database host's IP as well as the
+ * private ranges; a name that does not resolve now is only logged (the
+ * database connection will say more). */
+static void resolve_database_hosts(lk_app *app) {
+        char *hosts = lk_store_network_hosts(app->store);
+        for (char *save = NULL, *host = hosts ? strtok_r(hosts, ",", &save) : NULL; host;
+             host = strtok_r(NULL, ",", &save)) {
+                struct addrinfo *list = NULL, hints = {.ai_socktype = SOCK_STREAM};
+                int r = getaddrinfo(host, NULL, &hints, &list);
+                if (r != 0) {
+                        lk_log_warn(app->log, "Cannot resolve the database host for the http task's block list",
+                                    LK_STR("host", host), LK_STR("err", gai_strerror(r)));
+                        continue;
+                }
+                for (struct addrinfo *a = list; a; a = a->ai_next)
+                        if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
+                                add_address(app, a->ai_addr);
+                freeaddrinfo(list);
+        }
+        lk_free(hosts);
+}
+
 int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
         const lk_config *cfg = options->config;
         lk_store *store;
@@ -97,6 +190,7 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 .version = options->version,
                 .commit = options->commit,
                 .started_at = options->started_at,
+                .max_body = cfg->web_server.http_max_size,
         });
         app->rootdir = lk__rootdir_new(cfg->root_dir);
         app->ms = (lk_multistart)LK_MULTISTART_INIT;
@@ -113,6 +207,22 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 add(app, lk_nurse_service(app->nurse));
         }
         add(app, lk_store_service(app->store));
+        resolve_database_hosts(app);
+        r = lk_runner_new(&(lk_runner_options){
+                                  .config = cfg,
+                                  .store = store,
+                                  .log = options->log,
+                                  .blocked_addresses = (const char *const *)app->database_addresses,
+                                  .blocked_address_count = app->database_address_count,
+                          },
+                          &app->runner, err);
+        if (r < 0) {
+                lk_app_free(app);
+                return r;
+        }
+        add(app, lk_runner_service(app->runner));
+        lk_web_route(app->web, "PATCH", "/v2/resume/", serve_resume, app->runner);
+        lk_web_add_metrics(app->web, runner_metrics, app->runner);
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
         *ret = app;
@@ -226,6 +336,10 @@ lk_app *lk_app_free(lk_app *app) {
         lk_checker_free(app->checker);
         lk__rootdir_free(app->rootdir);
         lk_nurse_free(app->nurse);
+        lk_runner_free(app->runner);
+        for (size_t i = 0; i < app->database_address_count; i++)
+                lk_free(app->database_addresses[i]);
+        lk_free(app->database_addresses);
         lk_store_free(app->store);
         pthread_cond_destroy(&app->stop_done);
         pthread_mutex_destroy(&app->stop_lock);
@@ -235,6 +349,10 @@ lk_app *lk_app_free(lk_app *app) {
 
 lk_nurse *lk_app_nurse(lk_app *app) {
         return app->nurse;
+}
+
+lk_runner *lk_app_runner(lk_app *app) {
+        return app->runner;
 }
 
 lk_store *lk_app_store(lk_app *app) {

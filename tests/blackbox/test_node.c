@@ -107,9 +107,9 @@ static void probes_answer_and_shutdown_is_ordered(void **state) {
         json_t *doc = json_loads(r.body, 0, &jerr);
         assert_non_null(doc);
         json_t *data = json_object_get(doc, "data");
-        const char *names[] = {"Database", "Database.Lock", "HealthChecker", "RootDir", "WebServer"};
-        assert_int_equal(json_array_size(data), 5);
-        for (size_t i = 0; i < 5; i++) {
+        const char *names[] = {"Database", "Database.Lock", "HealthChecker", "PipelineRunner", "RootDir", "WebServer"};
+        assert_int_equal(json_array_size(data), 6);
+        for (size_t i = 0; i < 6; i++) {
                 json_t *check = json_array_get(data, i);
                 assert_string_equal(json_string_value(json_object_get(check, "id")), names[i]);
                 json_t *attributes = json_object_get(check, "attributes");

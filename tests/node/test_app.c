@@ -72,9 +72,10 @@ static void starts_in_order_and_stops_in_reverse(void **state) {
         /* Every service is registered for health under its name. */
         lk_health_report *ready = NULL;
         lk_checker_is_ready(lk_app_checker(f->app), &ready);
-        const char *names[] = {"Database", "HealthChecker", "JobSpawner", "RootDir", "Store", "WebServer"};
-        assert_int_equal(lk_health_report_len(ready), 6);
-        for (size_t i = 0; i < 6; i++)
+        const char *names[] = {"Database", "HealthChecker", "JobSpawner", "PipelineRunner", "RootDir", "Store",
+                               "WebServer"};
+        assert_int_equal(lk_health_report_len(ready), 7);
+        for (size_t i = 0; i < 7; i++)
                 assert_string_equal(lk_health_report_name(ready, i), names[i]);
         lk_health_report_free(ready);
 
