@@ -29,6 +29,7 @@
 /* Go's http.Client gives up when a tenth redirect response arrives, having
  * followed nine; curl counts the redirects it follows. */
 #define MAX_REDIRECTS 9L
+#define SPARE_HANDLES 256
 /* Go's Transport refuses response headers past 10 MiB by default; without a
  * cap a hostile server could make us hold an unbounded header list. */
 #define MAX_HEADER_BYTES ((size_t)10 << 20)
@@ -83,6 +84,11 @@ struct lk_http_client {
         ip_address *blocked;
         size_t blocked_count;
         struct curl_slist *resolve;
+        /* Easy handles of finished requests, reset, for the next ones:
+         * curl_easy_init allocates and clears a large struct per request.
+         * Under lock. */
+        CURL *spare[SPARE_HANDLES];
+        size_t spare_count;
 
         pthread_mutex_t lock;
         /* Under lock. */
@@ -251,11 +257,34 @@ static void reset_response(request *r) {
         r->headers_done = false;
 }
 
+static CURL *take_easy(lk_http_client *c) {
+        CURL *e = NULL;
+        pthread_mutex_lock(&c->lock);
+        if (c->spare_count > 0)
+                e = c->spare[--c->spare_count];
+        pthread_mutex_unlock(&c->lock);
+        return e ? e : curl_easy_init();
+}
+
+/* Reset leaves no option of the last request behind (the restricted
+ * callbacks included); connections live in the multi handle's cache. */
+static void recycle_easy(lk_http_client *c, CURL *e) {
+        curl_easy_reset(e);
+        pthread_mutex_lock(&c->lock);
+        if (c->spare_count < SPARE_HANDLES) {
+                c->spare[c->spare_count++] = e;
+                e = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (e)
+                curl_easy_cleanup(e);
+}
+
 static request *request_free(request *r) {
         if (!r)
                 return NULL;
         if (r->easy)
-                curl_easy_cleanup(r->easy);
+                recycle_easy(r->client, r->easy);
         curl_slist_free_all(r->headers);
         reset_response(r);
         lk_free(r->lines);
@@ -650,7 +679,7 @@ static bool sends_body(const char *method, size_t body_len) {
 }
 
 static int build_easy(lk_http_client *c, request *r, bool restricted, lk_err *err) {
-        CURL *e = r->easy = curl_easy_init();
+        CURL *e = r->easy = take_easy(c);
         if (!e)
                 return lk_err_set(err, -ENOMEM, "%s: cannot create a curl handle", NAME);
         CURLcode code = CURLE_OK;
@@ -845,6 +874,8 @@ lk_http_client *lk_http_client_free(lk_http_client *client) {
         }
         if (client->multi)
                 curl_multi_cleanup(client->multi);
+        for (size_t i = 0; i < client->spare_count; i++)
+                curl_easy_cleanup(client->spare[i]);
         curl_slist_free_all(client->resolve);
         lk_free(client->blocked);
         lk_free(client->cancels);
