@@ -15,6 +15,7 @@
 #ifndef LINKD_APP_H
 #define LINKD_APP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "linkd/checker.h"
@@ -48,6 +49,11 @@ int lk_app_new(const lk_app_options *options, lk_app **ret_app, lk_err *err);
 /* Frees the app, its services and its checker.  Waits for a close that
  * lk_app_stop abandoned at its deadline.  Accepts NULL; returns NULL. */
 lk_app *lk_app_free(lk_app *app);
+
+/* After a successful start: creates the admin user email with password
+ * when there is no admin yet (`node start --api FILE`), and says whether
+ * it did. */
+int lk_app_ensure_admin(lk_app *app, const char *email, const char *password, bool *ret_created, lk_err *err);
 
 /* Adds a service (borrowed; must outlive the app) to start after the
  * built-in ones and before the Checker, registering it for health checks

@@ -98,4 +98,19 @@ int lk_api_token_check(lk_store *store, const char *key, const char *secret, cha
 /* -ENOENT when email has no token. */
 int lk_api_token_delete(lk_store *store, const char *email, lk_err *err);
 
+/* ---- login throttling ---- */
+
+/* Counts failed logins per client address and per email in a sliding
+ * window; once either reaches max_failures, further attempts are refused
+ * until the oldest failure leaves the window.  Thread-safe; memory is
+ * bounded (the least recently failed keys are forgotten first). */
+typedef struct lk_login_limiter lk_login_limiter;
+
+lk_login_limiter *lk_login_limiter_new(unsigned max_failures, lk_usec window);
+/* Accepts NULL; returns NULL. */
+lk_login_limiter *lk_login_limiter_free(lk_login_limiter *limiter);
+/* Whether an attempt from ip for email must be refused now. */
+bool lk_login_limiter_blocked(lk_login_limiter *limiter, const char *ip, const char *email, lk_usec now);
+void lk_login_limiter_failed(lk_login_limiter *limiter, const char *ip, const char *email, lk_usec now);
+
 #endif

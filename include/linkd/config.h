@@ -33,6 +33,7 @@ typedef struct lk_config {
                 uint64_t http_max_size;       /* request bodies beyond this get 413 */
                 char *bridge_response_url;    /* base of an async bridge's responseURL; NULL = unset */
                 lk_usec bridge_cache_ttl;
+                lk_usec session_timeout;      /* a session idle this long ends */
         } web_server;
         struct {
                 lk_usec max_run_duration;     /* 0 = none */

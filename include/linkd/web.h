@@ -52,6 +52,17 @@ lk_service *lk_web_service(lk_web *web);
 /* The port actually listened on, once started. */
 uint16_t lk_web_port(lk_web *web);
 
+/* Routes open to anyone; other routes name the lowest role (an lk_role
+ * of include/linkd/auth.h, as an int: the server knows no more of roles
+ * than their order) that may call them. */
+#define LK_WEB_PUBLIC (-1)
+
+/* Who sent a request, as the authenticator found. */
+typedef struct lk_web_caller {
+        int role;        /* LK_WEB_PUBLIC when anonymous */
+        char email[256]; /* "" when anonymous */
+} lk_web_caller;
+
 /* A request as a route's handler sees it.  Everything is borrowed for the
  * call. */
 typedef struct lk_web_request {
@@ -60,11 +71,25 @@ typedef struct lk_web_request {
         const char *tail;      /* path after the route's prefix */
         const char *body;      /* NUL-terminated; "" when none */
         size_t body_len;
+        const char *client_ip; /* the peer's address, for rate limits */
+        const lk_web_caller *caller;
         void *connection;      /* for lk_web_request_header */
 } lk_web_request;
 
 /* A request header (case-insensitive name), or NULL. */
 const char *lk_web_request_header(const lk_web_request *request, const char *name);
+/* A cookie the request carries, or NULL. */
+const char *lk_web_request_cookie(const lk_web_request *request, const char *name);
+
+/* Finds who sent request (a session cookie, an API token) and fills
+ * *ret_caller, which starts anonymous; leaves it so when the credentials
+ * are missing or not valid.  Runs on the server's threads; may use the
+ * database.  request->caller is NULL during the call. */
+typedef void (*lk_web_authenticate_fn)(void *arg, const lk_web_request *request, lk_web_caller *ret_caller);
+/* Without an authenticator every caller is anonymous.  With one, /health
+ * shows check outputs only to authenticated callers.  Call before the
+ * server starts. */
+void lk_web_set_authenticator(lk_web *web, lk_web_authenticate_fn fn, void *arg);
 
 /* What a handler fills in; the server sends it.  status defaults to 200,
  * content_type to application/json. */
@@ -72,6 +97,7 @@ typedef struct lk_web_response {
         unsigned status;
         const char *content_type; /* a static string */
         lk_buf body;
+        char *set_cookie;         /* a Set-Cookie value from lk_malloc, or NULL; the server frees it */
 } lk_web_response;
 
 /* Sets a JSON:API error body {"errors":[{"detail": ...}]} and status. */
@@ -82,9 +108,12 @@ void lk_web_response_error(lk_web_response *response, unsigned status, const cha
 typedef void (*lk_web_handler_fn)(void *arg, const lk_web_request *request, lk_web_response *response);
 
 /* Routes requests with method whose path starts with prefix (longest
- * prefix wins) to fn.  Request bodies up to max_body are read first
- * (longer ones get 413).  Call before the server starts. */
-void lk_web_route(lk_web *web, const char *method, const char *prefix, lk_web_handler_fn fn, void *arg);
+ * prefix wins) to fn.  Unless min_role is LK_WEB_PUBLIC, an anonymous
+ * caller gets 401 and one with a lower role 403, before the body is read.
+ * Request bodies up to max_body are read first (longer ones get 413).
+ * Call before the server starts. */
+void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_role, lk_web_handler_fn fn,
+                  void *arg);
 
 /* Adds fn's Prometheus text to /metrics.  Call before the server starts. */
 typedef void (*lk_web_metrics_fn)(void *arg, lk_buf *out);

@@ -59,6 +59,7 @@ static const setting config_settings[] = {
         {"WebServer", "HTTPPort", NULL, T_INT, CFG(web_server.http_port), "6688", 0, 65535, NULL},
         {"WebServer", "HTTPMaxSize", NULL, T_SIZE, CFG(web_server.http_max_size), "32768", 1, INT64_MAX, NULL},
         {"WebServer", "BridgeResponseURL", NULL, T_STRING, CFG(web_server.bridge_response_url), NULL, NOLIMIT, NULL},
+        {"WebServer", "SessionTimeout", NULL, T_DURATION, CFG(web_server.session_timeout), "15m", SEC(1), SEC(86400 * 30), NULL},
         {"WebServer", "BridgeCacheTTL", NULL, T_DURATION, CFG(web_server.bridge_cache_ttl), "0s", 0, SEC(1800), NULL},
         {"JobPipeline", "MaxRunDuration", NULL, T_DURATION, CFG(job_pipeline.max_run_duration), "10m", 0, SEC(86400 * 7), NULL},
         {"JobPipeline", "MaxSuccessfulRuns", NULL, T_INT, CFG(job_pipeline.max_successful_runs), "10000", 0, INT32_MAX, NULL},

@@ -16,10 +16,13 @@ enum {
 int lk_cmd_node(int argc, char **argv);
 int lk_cmd_db(int argc, char **argv);
 int lk_cmd_pipeline(int argc, char **argv);
+int lk_cmd_cron(int argc, char **argv);
 
 /* Parses --config FILE (repeatable, applied in order) and --secrets FILE
- * after the command name, and loads them over the defaults.  Prints the
- * problem and returns LK_EXIT_USAGE on failure. */
-int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets);
+ * after the command name, and loads them over the defaults; --api FILE
+ * goes to *ret_api_file for the commands that take it (NULL refuses it).
+ * Prints the problem and returns LK_EXIT_USAGE on failure. */
+int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets,
+                        const char **ret_api_file);
 
 #endif

@@ -60,7 +60,7 @@ int lk_cmd_db(int argc, char **argv) {
         lk_secrets secrets;
         lk_config_init(&cfg);
         lk_secrets_init(&secrets);
-        int result = lk__cmd_load_config(argc - 1, argv + 1, db_usage, &cfg, &secrets);
+        int result = lk__cmd_load_config(argc - 1, argv + 1, db_usage, &cfg, &secrets, NULL);
         if (result != LK_EXIT_OK)
                 goto out;
         lk_err err = LK_ERR_INIT;

@@ -11,13 +11,16 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "linkd/alloc.h"
 #include "linkd/app.h"
+#include "linkd/auth.h"
+#include "linkd/file.h"
 #include "linkd/buf.h"
 #include "linkd/notify.h"
 #include "version.h"
 
 static const char node_usage[] =
-        "usage: linkd node start [--config FILE]... [--secrets FILE]\n"
+        "usage: linkd node start [--config FILE]... [--secrets FILE] [--api FILE]\n"
         "       linkd node validate [--config FILE]... [--secrets FILE]\n";
 
 /* Secrets files should be readable by their owner only; say so, as ssh
@@ -30,17 +33,27 @@ static void warn_if_exposed(const char *path) {
                                 "chmod 600 it\n", path, (unsigned)(st.st_mode & 0777));
 }
 
-int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets) {
+int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets,
+                        const char **ret_api_file) {
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'},
                 {"secrets", required_argument, NULL, 's'},
+                {"api", required_argument, NULL, 'a'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
         lk_err err = LK_ERR_INIT;
         optind = 1;
-        for (int opt; (opt = getopt_long(argc, argv, "c:s:h", options, NULL)) != -1;) {
+        for (int opt; (opt = getopt_long(argc, argv, "c:s:a:h", options, NULL)) != -1;) {
                 switch (opt) {
+                case 'a':
+                        if (!ret_api_file) {
+                                fputs(usage, stderr);
+                                return LK_EXIT_USAGE;
+                        }
+                        *ret_api_file = optarg;
+                        warn_if_exposed(optarg);
+                        break;
                 case 'c':
                         if (lk_config_load_file(cfg, optarg, &err) < 0)
                                 goto invalid;
@@ -75,7 +88,7 @@ static int node_validate(int argc, char **argv) {
         lk_secrets secrets;
         lk_config_init(&cfg);
         lk_secrets_init(&secrets);
-        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets);
+        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets, NULL);
         if (status == LK_EXIT_OK) {
                 lk_buf out = LK_BUF_INIT;
                 lk_buf_puts(&out, "# Secrets:\n");
@@ -93,6 +106,47 @@ static int node_validate(int argc, char **argv) {
         return status;
 }
 
+/* --api FILE: the email on the first line, the password on the second,
+ * as Chainlink reads it. */
+typedef struct api_user {
+        char email[256];
+        char password[LK_PASSWORD_MAX_LEN + 2];
+} api_user;
+
+static bool take_line(const char **p, char *out, size_t size) {
+        size_t len = strcspn(*p, "\r\n");
+        if (len == 0 || len >= size)
+                return false;
+        memcpy(out, *p, len);
+        out[len] = '\0';
+        *p += len;
+        *p += strspn(*p, "\r\n");
+        return true;
+}
+
+static int read_api_file(const char *path, api_user *ret) {
+        char *text = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_file_read(path, 4096, &text, NULL, &err) < 0) {
+                fprintf(stderr, "linkd: --api: %s\n", err.msg);
+                return LK_EXIT_USAGE;
+        }
+        const char *p = text;
+        bool ok = take_line(&p, ret->email, sizeof ret->email) && take_line(&p, ret->password, sizeof ret->password);
+        explicit_bzero(text, strlen(text));
+        lk_free(text);
+        if (!ok) {
+                fprintf(stderr, "linkd: --api: %s must hold an email on its first line and a password on its second "
+                                "(at most %d characters)\n", path, LK_PASSWORD_MAX_LEN);
+                return LK_EXIT_USAGE;
+        }
+        if (lk_password_check(ret->password, ret->email, &err) < 0) {
+                fprintf(stderr, "linkd: --api: %s: %s\n", path, err.msg);
+                return LK_EXIT_USAGE;
+        }
+        return LK_EXIT_OK;
+}
+
 /* The running node: the main thread waits for signals and for the start
  * to finish, beats the main-loop heartbeat, and pings systemd's watchdog;
  * the start itself runs on its own thread so that a signal can cancel a
@@ -105,15 +159,33 @@ typedef struct node {
         pthread_t main_thread;
         int start_result;
         lk_err start_err;
+        const api_user *api; /* the first admin, from --api; NULL without it */
         atomic_bool fatal; /* the database lock was lost: stop, and exit 1 */
 } node;
 
 /* Wakes the main thread from sigtimedwait when the start has finished. */
 #define SIG_START_DONE SIGRTMIN
 
+/* The admin of --api, created once the database is up; a failure is a
+ * failed start. */
+static int ensure_admin(node *n) {
+        bool created = false;
+        int r = lk_app_ensure_admin(n->app, n->api->email, n->api->password, &created, &n->start_err);
+        if (r < 0) {
+                lk_err ignored = LK_ERR_INIT;
+                lk_app_stop(n->app, n->cfg->shutdown_grace_period, NULL, 0, &ignored);
+                return r;
+        }
+        if (created)
+                lk_log_info(n->log, "Created the first admin user", LK_STR("email", n->api->email));
+        return 0;
+}
+
 static void *run_start(void *arg) {
         node *n = arg;
         n->start_result = lk_app_start(n->app, &n->start_ctx, &n->start_err);
+        if (n->start_result == 0 && n->api)
+                n->start_result = ensure_admin(n);
         pthread_kill(n->main_thread, SIG_START_DONE);
         return NULL;
 }
@@ -211,9 +283,13 @@ static int node_start(int argc, char **argv) {
         lk_usec started_at = lk_now_realtime();
         lk_config cfg;
         lk_secrets secrets;
+        api_user api = {0};
+        const char *api_file = NULL;
         lk_config_init(&cfg);
         lk_secrets_init(&secrets);
-        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets);
+        int status = lk__cmd_load_config(argc, argv, node_usage, &cfg, &secrets, &api_file);
+        if (status == LK_EXIT_OK && api_file)
+                status = read_api_file(api_file, &api);
         if (status != LK_EXIT_OK)
                 goto out_config;
 
@@ -236,7 +312,7 @@ static int node_start(int argc, char **argv) {
                     LK_STR("root", cfg.root_dir));
         lk_heartbeat heartbeat;
         lk_heartbeat_init(&heartbeat, "main loop", LK_USEC_PER_SEC);
-        node n = {.cfg = &cfg, .log = log, .main_thread = pthread_self()};
+        node n = {.cfg = &cfg, .log = log, .main_thread = pthread_self(), .api = api_file ? &api : NULL};
         lk_err err = LK_ERR_INIT;
         if (lk_app_new(&(lk_app_options){
                                .config = &cfg,
@@ -271,6 +347,7 @@ static int node_start(int argc, char **argv) {
         lk_app_free(n.app);
         lk_log_free(log);
 out_config:
+        explicit_bzero(&api, sizeof api);
         lk_secrets_done(&secrets);
         lk_config_done(&cfg);
         return status;

@@ -15,6 +15,7 @@
 #include "linkd/pipeline.h"
 #include "linkd/web.h"
 #include "rootdir.h"
+#include "sessions.h"
 
 #define MAX_SERVICES 32
 
@@ -27,6 +28,7 @@ struct lk_app {
         lk_nurse *nurse; /* NULL unless [AutoPprof] Enabled */
         lk_store *store;
         lk_runner *runner;
+        lk__sessions *sessions;
         /* The database server's addresses, which the http task's
          * restricted requests refuse. */
         char **database_addresses;
@@ -221,11 +223,26 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 return r;
         }
         add(app, lk_runner_service(app->runner));
-        lk_web_route(app->web, "PATCH", "/v2/resume/", serve_resume, app->runner);
+        lk_web_route(app->web, "PATCH", "/v2/resume/", LK_WEB_PUBLIC, serve_resume, app->runner);
+        app->sessions = lk__sessions_new(app->web, store, cfg, options->log);
         lk_web_add_metrics(app->web, runner_metrics, app->runner);
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
         *ret = app;
+        return 0;
+}
+
+int lk_app_ensure_admin(lk_app *app, const char *email, const char *password, bool *ret_created, lk_err *err) {
+        int64_t admins = 0;
+        int r = lk_user_count_admins(app->store, &admins, err);
+        if (r < 0 || admins > 0) {
+                if (r == 0)
+                        *ret_created = false;
+                return r;
+        }
+        if ((r = lk_user_create(app->store, email, password, LK_ROLE_ADMIN, err)) < 0)
+                return r;
+        *ret_created = true;
         return 0;
 }
 
@@ -337,6 +354,7 @@ lk_app *lk_app_free(lk_app *app) {
         lk__rootdir_free(app->rootdir);
         lk_nurse_free(app->nurse);
         lk_runner_free(app->runner);
+        lk__sessions_free(app->sessions);
         for (size_t i = 0; i < app->database_address_count; i++)
                 lk_free(app->database_addresses[i]);
         lk_free(app->database_addresses);

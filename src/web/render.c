@@ -12,7 +12,7 @@ static void put_json_string(lk_buf *out, const char *s) {
         lk_buf_putc(out, '"');
 }
 
-void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool failing_only) {
+void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool failing_only, bool redacted) {
         lk_buf_puts(out, "{\"data\":[");
         bool first = true;
         for (size_t i = 0; i < lk_health_report_len(report); i++) {
@@ -26,19 +26,19 @@ void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool fa
                 lk_buf_puts(out, ",\"attributes\":{\"name\":");
                 put_json_string(out, name);
                 lk_buf_puts(out, error ? ",\"status\":\"failing\",\"output\":" : ",\"status\":\"passing\",\"output\":");
-                put_json_string(out, error ? error : "");
+                put_json_string(out, error && !redacted ? error : "");
                 lk_buf_puts(out, "}}");
         }
         lk_buf_puts(out, "]}");
 }
 
-void lk__render_checks_text(lk_buf *out, const lk_health_report *report, bool failing_only) {
+void lk__render_checks_text(lk_buf *out, const lk_health_report *report, bool failing_only, bool redacted) {
         for (size_t i = 0; i < lk_health_report_len(report); i++) {
                 const char *error = lk_health_report_error(report, i);
                 if (failing_only && !error)
                         continue;
                 lk_buf_printf(out, "%s%s\n", error ? "!  " : "ok ", lk_health_report_name(report, i));
-                if (!error || !*error)
+                if (!error || !*error || redacted)
                         continue;
                 lk_buf_putc(out, '\t');
                 for (const char *p = error; *p; p++) {

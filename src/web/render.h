@@ -9,11 +9,13 @@
 #include "linkd/checker.h"
 #include "linkd/proc.h"
 
-/* {"data":[{"type":"checks","id":N,"attributes":{"name":N,"status":S,"output":E}}]} */
-void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool failing_only);
+/* {"data":[{"type":"checks","id":N,"attributes":{"name":N,"status":S,"output":E}}]};
+ * redacted leaves every output "". */
+void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool failing_only, bool redacted);
 
-/* "ok NAME\n" / "!  NAME\n", each output line after it indented by a tab. */
-void lk__render_checks_text(lk_buf *out, const lk_health_report *report, bool failing_only);
+/* "ok NAME\n" / "!  NAME\n", each output line after it indented by a tab
+ * (none when redacted). */
+void lk__render_checks_text(lk_buf *out, const lk_health_report *report, bool failing_only, bool redacted);
 
 typedef struct lk__metrics_input {
         const lk_health_snapshot *snapshot;

@@ -36,14 +36,15 @@ typedef struct rendered {
         uint64_t generation;
         unsigned health_status;
         unsigned ready_status;
-        struct MHD_Response *health_json[2]; /* [failing_only] */
-        struct MHD_Response *health_text[2];
-        struct MHD_Response *readyz_full;
+        struct MHD_Response *health_json[2][2]; /* [redacted][failing_only] */
+        struct MHD_Response *health_text[2][2];
+        struct MHD_Response *readyz_full[2]; /* [redacted] */
 } rendered;
 
 typedef struct route_entry {
         char *method;
         char *prefix;
+        int min_role;
         lk_web_handler_fn fn;
         void *arg;
 } route_entry;
@@ -56,6 +57,8 @@ typedef struct metrics_entry {
 /* A request to a module's route, while its body is read. */
 typedef struct api_request {
         const route_entry *route;
+        lk_web_caller caller;
+        char client_ip[INET6_ADDRSTRLEN];
         lk_buf body;
         bool too_large;
 } api_request;
@@ -77,6 +80,8 @@ struct lk_web {
         size_t route_count;
         metrics_entry *metrics;
         size_t metrics_count;
+        lk_web_authenticate_fn authenticate;
+        void *authenticate_arg;
 };
 
 static struct MHD_Response *text_response(const char *content_type, lk_buf *body) {
@@ -96,25 +101,30 @@ static rendered *render(const lk_health_snapshot *s) {
         c->health_status = s->healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
         c->ready_status = s->ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
         lk_buf body = LK_BUF_INIT;
-        for (int failing = 0; failing < 2; failing++) {
-                lk__render_checks_json(&body, s->health, failing);
-                c->health_json[failing] = text_response(CONTENT_JSONAPI, &body);
-                lk__render_checks_text(&body, s->health, failing);
-                c->health_text[failing] = text_response(CONTENT_TEXT, &body);
+        for (int redacted = 0; redacted < 2; redacted++)
+                for (int failing = 0; failing < 2; failing++) {
+                        lk__render_checks_json(&body, s->health, failing, redacted);
+                        c->health_json[redacted][failing] = text_response(CONTENT_JSONAPI, &body);
+                        lk__render_checks_text(&body, s->health, failing, redacted);
+                        c->health_text[redacted][failing] = text_response(CONTENT_TEXT, &body);
+                }
+        for (int redacted = 0; redacted < 2; redacted++) {
+                lk__render_checks_json(&body, s->readiness, false, redacted);
+                c->readyz_full[redacted] = text_response(CONTENT_JSONAPI, &body);
         }
-        lk__render_checks_json(&body, s->readiness, false);
-        c->readyz_full = text_response(CONTENT_JSONAPI, &body);
         return c;
 }
 
 static void rendered_unref(rendered *c) {
         if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
                 return;
-        for (int i = 0; i < 2; i++) {
-                MHD_destroy_response(c->health_json[i]);
-                MHD_destroy_response(c->health_text[i]);
-        }
-        MHD_destroy_response(c->readyz_full);
+        for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++) {
+                        MHD_destroy_response(c->health_json[i][j]);
+                        MHD_destroy_response(c->health_text[i][j]);
+                }
+        for (int i = 0; i < 2; i++)
+                MHD_destroy_response(c->readyz_full[i]);
         lk_free(c);
 }
 
@@ -179,18 +189,53 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, unsigned status,
         return result;
 }
 
-static enum MHD_Result serve_health(lk_web *web, struct MHD_Connection *conn, bool text) {
+static void client_ip(struct MHD_Connection *conn, char out[static INET6_ADDRSTRLEN]) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = info ? info->client_addr : NULL;
+        out[0] = '\0';
+        if (sa && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
+        else if (sa && sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, INET6_ADDRSTRLEN);
+}
+
+static void identify(lk_web *web, struct MHD_Connection *conn, const char *method, const char *url,
+                     const char *ip, lk_web_caller *ret_caller) {
+        *ret_caller = (lk_web_caller){.role = LK_WEB_PUBLIC};
+        if (!web->authenticate)
+                return;
+        lk_web_request request = {.method = method, .path = url, .tail = "", .body = "", .client_ip = ip,
+                                  .connection = conn};
+        web->authenticate(web->authenticate_arg, &request, ret_caller);
+}
+
+/* Check outputs can name hosts, paths and addresses: with an
+ * authenticator, only authenticated callers see them. */
+static bool redact_health(lk_web *web, struct MHD_Connection *conn, const char *url) {
+        if (!web->authenticate)
+                return false;
+        char ip[INET6_ADDRSTRLEN];
+        client_ip(conn, ip);
+        lk_web_caller caller;
+        identify(web, conn, MHD_HTTP_METHOD_GET, url, ip, &caller);
+        return caller.role == LK_WEB_PUBLIC;
+}
+
+static enum MHD_Result serve_health(lk_web *web, struct MHD_Connection *conn, const char *url, bool text) {
         rendered *c = current_rendered(web);
         bool failing = has_query_arg(conn, "failing");
-        struct MHD_Response *r = text || prefers_text(conn) ? c->health_text[failing] : c->health_json[failing];
+        bool redacted = redact_health(web, conn, url);
+        struct MHD_Response *r = text || prefers_text(conn) ? c->health_text[redacted][failing]
+                                                            : c->health_json[redacted][failing];
         enum MHD_Result result = MHD_queue_response(conn, c->health_status, r);
         rendered_unref(c);
         return result;
 }
 
-static enum MHD_Result serve_readyz(lk_web *web, struct MHD_Connection *conn) {
+static enum MHD_Result serve_readyz(lk_web *web, struct MHD_Connection *conn, const char *url) {
         rendered *c = current_rendered(web);
-        struct MHD_Response *r = has_query_arg(conn, "full") ? c->readyz_full : web->empty_body;
+        bool full = has_query_arg(conn, "full");
+        struct MHD_Response *r = full ? c->readyz_full[redact_health(web, conn, url)] : web->empty_body;
         enum MHD_Result result = MHD_queue_response(conn, c->ready_status, r);
         rendered_unref(c);
         return result;
@@ -287,6 +332,10 @@ const char *lk_web_request_header(const lk_web_request *request, const char *nam
         return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
+const char *lk_web_request_cookie(const lk_web_request *request, const char *name) {
+        return MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, name);
+}
+
 void lk_web_response_error(lk_web_response *response, unsigned status, const char *fmt, ...) {
         char detail[LK_ERR_MSG_MAX];
         va_list ap;
@@ -309,15 +358,20 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url, c
                 .tail = url + strlen(a->route->prefix),
                 .body = lk_buf_str(&a->body),
                 .body_len = a->body.len,
+                .client_ip = a->client_ip,
+                .caller = &a->caller,
                 .connection = conn,
         };
         lk_web_response response = {.status = MHD_HTTP_OK, .content_type = CONTENT_JSON, .body = LK_BUF_INIT};
         a->route->fn(a->route->arg, &request, &response);
         struct MHD_Response *r = text_response(response.content_type ? response.content_type : CONTENT_JSON,
                                                &response.body);
+        if (response.set_cookie)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, response.set_cookie);
         enum MHD_Result result = MHD_queue_response(conn, response.status, r);
         MHD_destroy_response(r);
         lk_buf_done(&response.body);
+        lk_free(response.set_cookie);
         return result;
 }
 
@@ -333,10 +387,22 @@ static enum MHD_Result on_api_request(lk_web *web, struct MHD_Connection *conn, 
                 if (!entry)
                         return queue_error(conn, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
                                            known ? "method not allowed" : "not found", NULL);
+                lk_web_caller caller = {.role = LK_WEB_PUBLIC};
+                char ip[INET6_ADDRSTRLEN];
+                client_ip(conn, ip);
+                if (entry->min_role != LK_WEB_PUBLIC) {
+                        identify(web, conn, method, url, ip, &caller);
+                        if (caller.role == LK_WEB_PUBLIC)
+                                return queue_error(conn, MHD_HTTP_UNAUTHORIZED, "Unauthorized", NULL);
+                        if (caller.role < entry->min_role)
+                                return queue_error(conn, MHD_HTTP_FORBIDDEN, "Forbidden", NULL);
+                }
                 if (content_length(conn) > max)
                         return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
                 a = lk_calloc(1, sizeof *a);
                 a->route = entry;
+                a->caller = caller;
+                memcpy(a->client_ip, ip, sizeof ip);
                 *request_state = a;
                 return MHD_YES;
         }
@@ -396,9 +462,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return MHD_YES;
         }
         switch (r) {
-        case ROUTE_READYZ: return serve_readyz(web, conn);
-        case ROUTE_HEALTH: return serve_health(web, conn, false);
-        case ROUTE_HEALTH_TXT: return serve_health(web, conn, true);
+        case ROUTE_READYZ: return serve_readyz(web, conn, url);
+        case ROUTE_HEALTH: return serve_health(web, conn, url, false);
+        case ROUTE_HEALTH_TXT: return serve_health(web, conn, url, true);
         case ROUTE_LIVEZ: return serve_livez(web, conn);
         case ROUTE_METRICS: return serve_metrics(web, conn);
         case ROUTE_NONE: break;
@@ -527,9 +593,15 @@ lk_web *lk_web_new(const lk_web_options *options) {
         return web;
 }
 
-void lk_web_route(lk_web *web, const char *method, const char *prefix, lk_web_handler_fn fn, void *arg) {
+void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_role, lk_web_handler_fn fn,
+                  void *arg) {
         web->routes = lk_realloc(web->routes, (web->route_count + 1) * sizeof *web->routes);
-        web->routes[web->route_count++] = (route_entry){lk_strdup(method), lk_strdup(prefix), fn, arg};
+        web->routes[web->route_count++] = (route_entry){lk_strdup(method), lk_strdup(prefix), min_role, fn, arg};
+}
+
+void lk_web_set_authenticator(lk_web *web, lk_web_authenticate_fn fn, void *arg) {
+        web->authenticate = fn;
+        web->authenticate_arg = arg;
 }
 
 void lk_web_add_metrics(lk_web *web, lk_web_metrics_fn fn, void *arg) {

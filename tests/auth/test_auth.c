@@ -110,6 +110,33 @@ static void hashes_are_argon2id_salted_and_verified(void **state) {
         lk_free(b);
 }
 
+static void login_limiter_counts_per_address_and_email(void **state) {
+        lk_usec minute = 60 * LK_USEC_PER_SEC, t = 1000 * minute;
+        lk_login_limiter *l = lk_login_limiter_new(3, 10 * minute);
+        for (int i = 0; i < 2; i++)
+                lk_login_limiter_failed(l, "10.0.0.1", "a@example.com", t + i);
+        assert_false(lk_login_limiter_blocked(l, "10.0.0.1", "a@example.com", t + 2));
+        lk_login_limiter_failed(l, "10.0.0.1", "a@example.com", t + 2);
+        assert_true(lk_login_limiter_blocked(l, "10.0.0.1", "a@example.com", t + 3));
+        /* the address is blocked for every email, the email from every address */
+        assert_true(lk_login_limiter_blocked(l, "10.0.0.1", "b@example.com", t + 3));
+        assert_true(lk_login_limiter_blocked(l, "10.0.0.2", "a@example.com", t + 3));
+        assert_false(lk_login_limiter_blocked(l, "10.0.0.2", "b@example.com", t + 3));
+        /* until the oldest failure leaves the window */
+        assert_true(lk_login_limiter_blocked(l, "10.0.0.1", "a@example.com", t + 10 * minute - 1));
+        assert_false(lk_login_limiter_blocked(l, "10.0.0.1", "a@example.com", t + 10 * minute + 1));
+        /* a flood of made-up emails: memory stays bounded, and the address
+         * behind it is blocked */
+        char email[64];
+        for (int i = 0; i < 10000; i++) {
+                snprintf(email, sizeof email, "u%d@example.com", i);
+                lk_login_limiter_failed(l, "10.0.0.9", email, t + 20 * minute + i);
+        }
+        assert_true(lk_login_limiter_blocked(l, "10.0.0.9", "new@example.com", t + 20 * minute + 10000));
+        lk_login_limiter_free(l);
+        assert_null(lk_login_limiter_free(NULL));
+}
+
 /* ---- users ---- */
 
 static void users_are_created_and_authenticated(void **state) {
@@ -317,6 +344,7 @@ int main(void) {
                 cmocka_unit_test(roles_parse_and_order),
                 cmocka_unit_test(password_policy),
                 cmocka_unit_test(hashes_are_argon2id_salted_and_verified),
+                cmocka_unit_test(login_limiter_counts_per_address_and_email),
                 BOTH(users_are_created_and_authenticated),
                 BOTH(user_errors),
                 BOTH(role_password_and_delete),

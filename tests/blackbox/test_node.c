@@ -143,8 +143,9 @@ static void failing_service_turns_health_503_and_recovers(void **state) {
         char *moved = lk_asprintf("%s/moved-away", f->dir);
         assert_int_equal(rename(f->root, moved), 0);
         lktest_http r = wait_status(f, "/health", 503);
+        /* anonymous callers see the state, not the output (which names a path) */
         char *want = lk_asprintf("\"id\":\"RootDir\",\"attributes\":{\"name\":\"RootDir\",\"status\":\"failing\","
-                                 "\"output\":\"%s: No such file or directory\"}", f->root);
+                                 "\"output\":\"\"}");
         if (!strstr(r.body, want))
                 fail_msg("%s not in %s", want, r.body);
         lk_free(want);
@@ -153,7 +154,8 @@ static void failing_service_turns_health_503_and_recovers(void **state) {
         assert_null(strstr(r.body, "WebServer"));
         lktest_http_done(&r);
         r = get(f, "/health.txt");
-        assert_non_null(strstr(r.body, "!  RootDir\n\t"));
+        assert_non_null(strstr(r.body, "!  RootDir\n"));
+        assert_null(strstr(r.body, "No such file"));
         assert_non_null(strstr(r.body, "ok WebServer\n"));
         lktest_http_done(&r);
         r = get(f, "/metrics");

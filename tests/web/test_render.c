@@ -18,7 +18,7 @@ static lk_health_report *sample(void) {
 static void json_matches_chainlink_shape(void **state) {
         lk_health_report *r = sample();
         lk_buf out = LK_BUF_INIT;
-        lk__render_checks_json(&out, r, false);
+        lk__render_checks_json(&out, r, false, false);
         assert_string_equal(lk_buf_str(&out),
                 "{\"data\":["
                 "{\"type\":\"checks\",\"id\":\"Database\",\"attributes\":{\"name\":\"Database\",\"status\":\"passing\",\"output\":\"\"}},"
@@ -34,14 +34,19 @@ static void json_matches_chainlink_shape(void **state) {
         assert_int_equal(json_array_size(json_object_get(j, "data")), 3);
         json_decref(j);
         lk_buf_reset(&out);
-        lk__render_checks_json(&out, r, true);
+        lk__render_checks_json(&out, r, true, false);
         assert_null(strstr(lk_buf_str(&out), "Database"));
         assert_non_null(strstr(lk_buf_str(&out), "HeadListener"));
+        lk_buf_reset(&out);
+        lk__render_checks_json(&out, r, false, true);
+        assert_null(strstr(lk_buf_str(&out), "receiving heads"));
+        assert_null(strstr(lk_buf_str(&out), "line one"));
+        assert_non_null(strstr(lk_buf_str(&out), "\"status\":\"failing\",\"output\":\"\""));
         lk_buf_done(&out);
         lk_health_report_free(r);
 
         lk_health_report *empty = lk_health_report_new();
-        lk__render_checks_json(&out, empty, false);
+        lk__render_checks_json(&out, empty, false, false);
         assert_string_equal(lk_buf_str(&out), "{\"data\":[]}");
         lk_buf_done(&out);
         lk_health_report_free(empty);
@@ -50,7 +55,7 @@ static void json_matches_chainlink_shape(void **state) {
 static void text_form(void **state) {
         lk_health_report *r = sample();
         lk_buf out = LK_BUF_INIT;
-        lk__render_checks_text(&out, r, false);
+        lk__render_checks_text(&out, r, false, false);
         assert_string_equal(lk_buf_str(&out),
                             "ok Database\n"
                             "!  EVM.1399100.HeadTracker.HeadListener\n"
@@ -59,8 +64,15 @@ static void text_form(void **state) {
                             "\tline one\n"
                             "\tline two\n");
         lk_buf_reset(&out);
-        lk__render_checks_text(&out, r, true);
+        lk__render_checks_text(&out, r, true, false);
         assert_null(strstr(lk_buf_str(&out), "ok Database"));
+        lk_buf_reset(&out);
+        /* for anonymous callers: the names and states, not the outputs */
+        lk__render_checks_text(&out, r, false, true);
+        assert_string_equal(lk_buf_str(&out),
+                            "ok Database\n"
+                            "!  EVM.1399100.HeadTracker.HeadListener\n"
+                            "!  Weird\"Name\n");
         lk_buf_done(&out);
         lk_health_report_free(r);
 }

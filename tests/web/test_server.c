@@ -3,6 +3,7 @@
 #include "lktest.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fake_service.h"
@@ -19,7 +20,21 @@ typedef struct fixture {
         char base[64];
 } fixture;
 
-static int setup(void **state) {
+/* The test's authenticator: "X-Test-Role: N" makes the caller role N. */
+static void authenticate(void *arg, const lk_web_request *request, lk_web_caller *ret_caller) {
+        const char *role = lk_web_request_header(request, "X-Test-Role");
+        if (role) {
+                ret_caller->role = atoi(role);
+                snprintf(ret_caller->email, sizeof ret_caller->email, "role%s@example.com", role);
+        }
+}
+
+static void serve_whoami(void *arg, const lk_web_request *request, lk_web_response *response) {
+        lk_buf_printf(&response->body, "{\"email\":\"%s\",\"role\":%d}", request->caller->email,
+                      request->caller->role);
+}
+
+static int setup_common(void **state, bool with_auth) {
         fixture *f = lk_calloc(1, sizeof *f);
         lk_ctx_init(&f->ctx, LK_USEC_INFINITY);
         f->checker = lk_checker_new(&(lk_checker_options){.poll_interval = 3600 * LK_USEC_PER_SEC});
@@ -40,12 +55,25 @@ static int setup(void **state) {
                 .started_at = lk_now_realtime(),
         });
         lk_checker_register(f->checker, LK_WEB_NAME, lk_web_service(f->web), NULL);
+        if (with_auth) {
+                lk_web_set_authenticator(f->web, authenticate, NULL);
+                lk_web_route(f->web, "GET", "/v2/edit", 2, serve_whoami, NULL);
+                lk_web_route(f->web, "GET", "/v2/open", LK_WEB_PUBLIC, serve_whoami, NULL);
+        }
         lk_err err = LK_ERR_INIT;
         if (lk_service_start(lk_web_service(f->web), &f->ctx, &err) < 0)
                 fail_msg("%s", err.msg);
         snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", lk_web_port(f->web));
         *state = f;
         return 0;
+}
+
+static int setup(void **state) {
+        return setup_common(state, false);
+}
+
+static int setup_with_auth(void **state) {
+        return setup_common(state, true);
 }
 
 static int teardown(void **state) {
@@ -166,6 +194,59 @@ static void health_text_forms(void **state) {
         r = get(f, "/health.txt?failing", NULL);
         assert_string_equal(r.body, "!  Database\n\tdisk\n\tfull\n!  Database.Lock\n\tdisk\n\tfull\n");
         lktest_http_done(&r);
+}
+
+static void assert_get(fixture *f, const char *path, const char *role, long status, const char *body_part) {
+        char header[64];
+        snprintf(header, sizeof header, "X-Test-Role: %s", role ? role : "");
+        const char *headers[] = {header, NULL};
+        lktest_http r = get(f, path, role ? headers : NULL);
+        if (r.status != status || (body_part && !strstr(r.body, body_part)))
+                fail_msg("GET %s as %s: got %ld %s, want %ld with %s", path, role ? role : "anonymous", r.status,
+                         r.body, status, body_part ? body_part : "any body");
+        lktest_http_done(&r);
+}
+
+/* 401 for anonymous callers, 403 below the route's role, the caller
+ * handed to the handler; public routes open to all. */
+static void routes_check_roles(void **state) {
+        fixture *f = *state;
+        assert_get(f, "/v2/edit", NULL, 401, "Unauthorized");
+        assert_get(f, "/v2/edit", "1", 403, "Forbidden");
+        assert_get(f, "/v2/edit", "2", 200, "{\"email\":\"role2@example.com\",\"role\":2}");
+        assert_get(f, "/v2/edit", "3", 200, "\"role\":3");
+        assert_get(f, "/v2/open", NULL, 200, "{\"email\":\"\",\"role\":-1}");
+}
+
+/* With an authenticator, check outputs are for authenticated callers. */
+static void health_outputs_need_authentication(void **state) {
+        fixture *f = *state;
+        start_checker(f);
+        fake_service_set_health(&f->db, "waiting for lease", "connection refused to 10.0.0.7");
+        lk_checker_poll_soon(f->checker);
+        lk_usec until = lk_now_monotonic() + 10 * LK_USEC_PER_SEC;
+        for (;;) {
+                lktest_http r = get(f, "/health", NULL);
+                bool failing = r.status == 503;
+                lktest_http_done(&r);
+                if (failing)
+                        break;
+                assert_true(lk_now_monotonic() < until);
+        }
+        const char *anonymous = "\"name\":\"Database\",\"status\":\"failing\",\"output\":\"\"}";
+        const char *detailed = "\"status\":\"failing\",\"output\":\"connection refused to 10.0.0.7\"}";
+        assert_get(f, "/health", NULL, 503, anonymous);
+        assert_get(f, "/health", "0", 503, detailed);
+        assert_get(f, "/health.txt", NULL, 503, "!  Database\n");
+        lktest_http r = get(f, "/health.txt", NULL);
+        assert_null(strstr(r.body, "10.0.0.7"));
+        lktest_http_done(&r);
+        assert_get(f, "/health.txt", "0", 503, "\tconnection refused to 10.0.0.7");
+        r = get(f, "/readyz?full", NULL);
+        assert_int_equal(r.status, 503);
+        assert_null(strstr(r.body, "waiting for lease"));
+        lktest_http_done(&r);
+        assert_get(f, "/readyz?full", "0", 503, "waiting for lease");
 }
 
 static void livez_watches_loops(void **state) {
@@ -345,6 +426,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(oversized_headers_and_urls, setup, teardown),
                 cmocka_unit_test_setup_teardown(keeps_connections_alive, setup, teardown),
                 cmocka_unit_test_setup_teardown(port_in_use_is_a_clear_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(routes_check_roles, setup_with_auth, teardown),
+                cmocka_unit_test_setup_teardown(health_outputs_need_authentication, setup_with_auth, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
