@@ -16,6 +16,7 @@ static const char usage[] =
         "                                                   manage the database schema\n"
         "  pipeline run [--vars JSON] [--config FILE]... FILE|-\n"
         "                                                   run a DOT pipeline once, print the result as JSON\n"
+        "  cron next SCHEDULE [--from TIME] [--count N]     print when a cron schedule fires next\n"
         "  version                                          print the version\n"
         "  help                                             print this help\n";
 
@@ -31,6 +32,8 @@ int main(int argc, char **argv) {
                 return lk_cmd_db(argc - 1, argv + 1);
         if (strcmp(command, "pipeline") == 0)
                 return lk_cmd_pipeline(argc - 1, argv + 1);
+        if (strcmp(command, "cron") == 0)
+                return lk_cmd_cron(argc - 1, argv + 1);
         if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
                 printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
                 return LK_EXIT_OK;
