@@ -19,7 +19,7 @@ build: $(RELEASE)/build.ninja
 run:
 	scripts/setup
 	$(MAKE) build
-	$(RELEASE)/src/linkd node start $(ARGS)
+	scripts/run-node $(ARGS)
 
 $(TEST)/build.ninja:
 	meson setup $(TEST) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
@@ -48,6 +48,7 @@ bench:
 	bench/nurse/run
 	bench/store/run
 	bench/pipeline/run
+	bench/scheduler/run
 
 clean:
 	rm -rf build

@@ -41,6 +41,7 @@ typedef struct lk_config {
                 lk_usec reaper_interval;      /* 0 = no reaper */
                 lk_usec reaper_threshold;
                 int64_t worker_threads;       /* 0 = one per online CPU */
+                bool external_initiators_enabled; /* webhook runs by external initiators */
                 struct {
                         lk_usec default_timeout;
                         uint64_t max_size;

@@ -55,7 +55,8 @@ typedef struct lk_job_external_initiator {
 } lk_job_external_initiator;
 
 typedef struct lk_job_cron {
-        char *schedule; /* owned */
+        char *schedule;               /* owned */
+        uint32_t max_concurrent_runs; /* linkd's maxConcurrentRuns; 0: unlimited, as in Chainlink */
 } lk_job_cron;
 
 typedef struct lk_job_webhook {

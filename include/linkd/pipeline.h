@@ -57,6 +57,11 @@ size_t lk_pipeline_spec_task_count(const lk_pipeline_spec *spec);
  * bridge): such runs are stored before they execute. */
 bool lk_pipeline_spec_has_async(const lk_pipeline_spec *spec);
 
+/* The same inside the caller's transaction (a job is stored with its
+ * pipeline spec in one). */
+int lk_pipeline_spec_insert(lk_db *db, const char *source, lk_usec max_task_duration, int64_t *ret_id,
+                            lk_err *err);
+
 /* Stores the spec's source in pipeline_specs; sets *ret_id. */
 int lk_pipeline_spec_store(lk_store *store, const char *source, lk_usec max_task_duration, int64_t *ret_id,
                            lk_err *err);

@@ -78,6 +78,8 @@ typedef struct lk_web_request {
 
 /* A request header (case-insensitive name), or NULL. */
 const char *lk_web_request_header(const lk_web_request *request, const char *name);
+/* A query-string argument (decoded), or NULL. */
+const char *lk_web_request_query(const lk_web_request *request, const char *name);
 /* A cookie the request carries, or NULL. */
 const char *lk_web_request_cookie(const lk_web_request *request, const char *name);
 
@@ -109,7 +111,8 @@ typedef void (*lk_web_handler_fn)(void *arg, const lk_web_request *request, lk_w
 
 /* Routes requests with method whose path starts with prefix (longest
  * prefix wins) to fn.  Unless min_role is LK_WEB_PUBLIC, an anonymous
- * caller gets 401 and one with a lower role 403, before the body is read.
+ * caller gets 401 and one with a lower role 403, before the body is read;
+ * a public route's handler still sees who called (request->caller).
  * Request bodies up to max_body are read first (longer ones get 413).
  * Call before the server starts. */
 void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_role, lk_web_handler_fn fn,

@@ -65,6 +65,7 @@ static const setting config_settings[] = {
         {"JobPipeline", "MaxSuccessfulRuns", NULL, T_INT, CFG(job_pipeline.max_successful_runs), "10000", 0, INT32_MAX, NULL},
         {"JobPipeline", "ReaperInterval", NULL, T_DURATION, CFG(job_pipeline.reaper_interval), "1h", 0, SEC(86400 * 30), NULL},
         {"JobPipeline", "ReaperThreshold", NULL, T_DURATION, CFG(job_pipeline.reaper_threshold), "24h", SEC(1), SEC(86400 * 3650), NULL},
+        {"JobPipeline", "ExternalInitiatorsEnabled", NULL, T_BOOL, CFG(job_pipeline.external_initiators_enabled), "false", NOLIMIT, NULL},
         {"JobPipeline", "WorkerThreads", NULL, T_INT, CFG(job_pipeline.worker_threads), "0", 0, 1024, NULL},
         {"JobPipeline.HTTPRequest", "DefaultTimeout", NULL, T_DURATION, CFG(job_pipeline.http_request.default_timeout), "15s", 0, SEC(3600), NULL},
         {"JobPipeline.HTTPRequest", "MaxSize", NULL, T_SIZE, CFG(job_pipeline.http_request.max_size), "32768", 1, INT64_MAX, NULL},

@@ -481,6 +481,7 @@ static void validate_cron(parser *p, const lk_job_spec_parse_options *opts) {
         const lk_toml_value *v = get_string(p, "schedule");
         c->schedule = v ? lk_strndup(v->u.string.ptr, v->u.string.len) : lk_strdup("");
         uint32_t line = v ? v->pos.line : 0;
+        get_uint32(p, "maxConcurrentRuns", &c->max_concurrent_runs); /* linkd's; 0 = unlimited, as Chainlink */
         if (opts && opts->validate_schedule) {
                 lk_err e = LK_ERR_INIT;
                 if (opts->validate_schedule(c->schedule, &e) >= 0)

@@ -13,7 +13,11 @@
 #include "linkd/multi.h"
 #include "linkd/nurse.h"
 #include "linkd/pipeline.h"
+#include "linkd/scheduler.h"
+#include "linkd/spawner.h"
 #include "linkd/web.h"
+#include "bridges_api.h"
+#include "jobs_api.h"
 #include "rootdir.h"
 #include "sessions.h"
 
@@ -29,6 +33,9 @@ struct lk_app {
         lk_store *store;
         lk_runner *runner;
         lk__sessions *sessions;
+        lk_scheduler *scheduler;
+        lk_spawner *spawner;
+        lk__jobs_api *jobs_api;
         /* The database server's addresses, which the http task's
          * restricted requests refuse. */
         char **database_addresses;
@@ -122,6 +129,29 @@ static void serve_resume(void *arg, const lk_web_request *request, lk_web_respon
 
 static void runner_metrics(void *arg, lk_buf *out) {
         lk_runner_metrics(arg, out);
+}
+
+static void scheduler_metrics(void *arg, lk_buf *out) {
+        lk_scheduler_metrics(arg, out);
+}
+
+/* The Scheduler and the JobSpawner, after the runner they hand runs to. */
+static int add_jobs(lk_app *app, const lk_config *cfg, lk_log *log, lk_err *err) {
+        int r = lk_scheduler_new(&(lk_scheduler_options){.log = log, .store = app->store}, &app->scheduler, err);
+        if (r < 0)
+                return r;
+        r = lk_spawner_new(&(lk_spawner_options){.store = app->store,
+                                                 .runner = app->runner,
+                                                 .scheduler = app->scheduler,
+                                                 .log = log},
+                           &app->spawner, err);
+        if (r < 0)
+                return r;
+        add(app, lk_scheduler_service(app->scheduler));
+        add(app, lk_spawner_service(app->spawner));
+        app->jobs_api = lk__jobs_api_new(app->web, app->store, app->spawner, cfg);
+        lk_web_add_metrics(app->web, scheduler_metrics, app->scheduler);
+        return 0;
 }
 
 static void add_address(lk_app *app, const struct sockaddr *sa) {
@@ -223,8 +253,13 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 return r;
         }
         add(app, lk_runner_service(app->runner));
+        if ((r = add_jobs(app, cfg, options->log, err)) < 0) {
+                lk_app_free(app);
+                return r;
+        }
         lk_web_route(app->web, "PATCH", "/v2/resume/", LK_WEB_PUBLIC, serve_resume, app->runner);
         app->sessions = lk__sessions_new(app->web, store, cfg, options->log);
+        lk__bridges_api_register(app->web, store);
         lk_web_add_metrics(app->web, runner_metrics, app->runner);
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
@@ -353,6 +388,9 @@ lk_app *lk_app_free(lk_app *app) {
         lk_checker_free(app->checker);
         lk__rootdir_free(app->rootdir);
         lk_nurse_free(app->nurse);
+        lk__jobs_api_free(app->jobs_api);
+        lk_spawner_free(app->spawner);
+        lk_scheduler_free(app->scheduler);
         lk_runner_free(app->runner);
         lk__sessions_free(app->sessions);
         for (size_t i = 0; i < app->database_address_count; i++)

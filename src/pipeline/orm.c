@@ -657,6 +657,26 @@ int lk__orm_reap(lk_store *store, lk_usec before, int64_t *ret_deleted, lk_err *
         return 0;
 }
 
+int lk_pipeline_spec_insert(lk_db *db, const char *source, lk_usec max_task_duration, int64_t *ret_id,
+                            lk_err *err) {
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "INSERT INTO pipeline_specs (dot_dag_source, max_task_duration) VALUES ($1, $2)"
+                                  " RETURNING id",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_text(st, 1, source, SIZE_MAX);
+        if (max_task_duration > 0)
+                lk_stmt_bind_int64(st, 2, max_task_duration * 1000); /* nanoseconds, as Chainlink keeps it */
+        else
+                lk_stmt_bind_null(st, 2);
+        r = lk_stmt_step(st, err);
+        if (r == 1)
+                *ret_id = lk_stmt_int64(st, 0);
+        lk_stmt_done(st);
+        return r < 0 ? r : r == 1 ? 0 : lk_err_set(err, -EIO, "INSERT ... RETURNING id returned no row");
+}
+
 typedef struct spec_args {
         const char *source;
         lk_usec max_task_duration;
@@ -665,22 +685,7 @@ typedef struct spec_args {
 
 static int store_spec_body(lk_db *db, void *arg, lk_err *err) {
         spec_args *a = arg;
-        lk_stmt *st;
-        int r = lk_db_prepare(db, "INSERT INTO pipeline_specs (dot_dag_source, max_task_duration) VALUES ($1, $2)"
-                                  " RETURNING id",
-                              &st, err);
-        if (r < 0)
-                return r;
-        lk_stmt_bind_text(st, 1, a->source, SIZE_MAX);
-        if (a->max_task_duration > 0)
-                lk_stmt_bind_int64(st, 2, a->max_task_duration * 1000); /* nanoseconds, as Chainlink keeps it */
-        else
-                lk_stmt_bind_null(st, 2);
-        r = lk_stmt_step(st, err);
-        if (r == 1)
-                a->id = lk_stmt_int64(st, 0);
-        lk_stmt_done(st);
-        return r < 0 ? r : r == 1 ? 0 : lk_err_set(err, -EIO, "INSERT ... RETURNING id returned no row");
+        return lk_pipeline_spec_insert(db, a->source, a->max_task_duration, &a->id, err);
 }
 
 int lk_pipeline_spec_store(lk_store *store, const char *source, lk_usec max_task_duration, int64_t *ret_id,

@@ -208,9 +208,20 @@ static const char *const bridge_cache_sqlite[] = {BRIDGE_CACHE("BLOB", "TEXT") N
 static const char *const bridge_cache_postgres[] = {BRIDGE_CACHE("BYTEA", "TIMESTAMPTZ") NULL};
 static const char *const drop_bridge_cache[] = {"DROP TABLE bridge_last_value;", NULL};
 
+/* One-time (@at) cron jobs: the firing is recorded before the run starts,
+ * so that a restart never fires the job twice. */
+#define CRON_FIRED(TIME)                                                                                           \
+        "CREATE TABLE cron_fired ("                                                                                \
+        " job_id BIGINT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,"                                       \
+        " fired_at " TIME " NOT NULL);",
+static const char *const cron_fired_sqlite[] = {CRON_FIRED("TEXT") NULL};
+static const char *const cron_fired_postgres[] = {CRON_FIRED("TIMESTAMPTZ") NULL};
+static const char *const drop_cron_fired[] = {"DROP TABLE cron_fired;", NULL};
+
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
         {"bridge response cache", {bridge_cache_sqlite, bridge_cache_postgres}, {drop_bridge_cache, drop_bridge_cache}},
+        {"one-time cron firings", {cron_fired_sqlite, cron_fired_postgres}, {drop_cron_fired, drop_cron_fired}},
 };
 
 static int exec_all(lk_db *db, const char *const *statements, lk_err *err) {

@@ -332,6 +332,10 @@ const char *lk_web_request_header(const lk_web_request *request, const char *nam
         return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
+const char *lk_web_request_query(const lk_web_request *request, const char *name) {
+        return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
 const char *lk_web_request_cookie(const lk_web_request *request, const char *name) {
         return MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, name);
 }
@@ -387,11 +391,13 @@ static enum MHD_Result on_api_request(lk_web *web, struct MHD_Connection *conn, 
                 if (!entry)
                         return queue_error(conn, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
                                            known ? "method not allowed" : "not found", NULL);
-                lk_web_caller caller = {.role = LK_WEB_PUBLIC};
+                lk_web_caller caller;
                 char ip[INET6_ADDRSTRLEN];
                 client_ip(conn, ip);
+                /* Public routes learn the caller too: some answer anyone
+                 * but do more for a known one. */
+                identify(web, conn, method, url, ip, &caller);
                 if (entry->min_role != LK_WEB_PUBLIC) {
-                        identify(web, conn, method, url, ip, &caller);
                         if (caller.role == LK_WEB_PUBLIC)
                                 return queue_error(conn, MHD_HTTP_UNAUTHORIZED, "Unauthorized", NULL);
                         if (caller.role < entry->min_role)

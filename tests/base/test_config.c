@@ -174,7 +174,7 @@ static void effective_and_input_output(void **state) {
                            "[WebServer]\nListenIP = '127.0.0.1'\nHTTPPort = 7000\nHTTPMaxSize = '32.77kb'\n"
                            "SessionTimeout = '15m0s'\nBridgeCacheTTL = '0s'\n\n"
                            "[JobPipeline]\nMaxRunDuration = '10m0s'\nMaxSuccessfulRuns = 10000\nReaperInterval = '1h0m0s'\n"
-                           "ReaperThreshold = '24h0m0s'\nWorkerThreads = 0\n\n"
+                           "ReaperThreshold = '24h0m0s'\nExternalInitiatorsEnabled = false\nWorkerThreads = 0\n\n"
                            "[JobPipeline.HTTPRequest]\nDefaultTimeout = '15s'\nMaxSize = '32.77kb'\n\n"
                            "[HealthCheck]\nPollInterval = '15s'\n\n"
                            "[Database]\nDefaultIdleInTxSessionTimeout = '1h0m0s'\nDefaultLockTimeout = '15s'\n"

@@ -107,9 +107,10 @@ static void probes_answer_and_shutdown_is_ordered(void **state) {
         json_t *doc = json_loads(r.body, 0, &jerr);
         assert_non_null(doc);
         json_t *data = json_object_get(doc, "data");
-        const char *names[] = {"Database", "Database.Lock", "HealthChecker", "PipelineRunner", "RootDir", "WebServer"};
-        assert_int_equal(json_array_size(data), 6);
-        for (size_t i = 0; i < 6; i++) {
+        const char *names[] = {"Database",       "Database.Lock", "HealthChecker", "JobSpawner",
+                               "PipelineRunner", "RootDir",       "Scheduler",     "WebServer"};
+        assert_int_equal(json_array_size(data), 8);
+        for (size_t i = 0; i < 8; i++) {
                 json_t *check = json_array_get(data, i);
                 assert_string_equal(json_string_value(json_object_get(check, "id")), names[i]);
                 json_t *attributes = json_object_get(check, "attributes");

@@ -200,8 +200,28 @@ static void cron_example(void **state) {
         assert_int_equal(spec->max_task_duration, 0);
         assert_false(spec->gas_limit_set);
         assert_false(spec->forwarding_allowed);
+        assert_int_equal(spec->u.cron.max_concurrent_runs, 0); /* unlimited, as Chainlink */
         assert_null(lk_job_spec_free(spec));
         assert_null(lk_job_spec_free(NULL));
+}
+
+/* linkd's maxConcurrentRuns: a uint32, checked like every other integer. */
+static void cron_max_concurrent_runs(void **state) {
+        (void)state;
+        lk_job_spec *spec = parse_ok("type = \"cron\"\nschemaVersion = 1\nschedule = \"@every 1s\"\n"
+                                     "maxConcurrentRuns = 2\nobservationSource = \"a [type=memo value=1]\"\n",
+                                     NULL);
+        assert_int_equal(spec->u.cron.max_concurrent_runs, 2);
+        lk_job_spec_free(spec);
+        lk_job_errors errors = LK_JOB_ERRORS_INIT;
+        lk_err err = LK_ERR_INIT;
+        const char *bad = "type = \"cron\"\nschemaVersion = 1\nschedule = \"@every 1s\"\n"
+                          "maxConcurrentRuns = -1\nobservationSource = \"a [type=memo value=1]\"\n";
+        assert_int_equal(lk_job_spec_parse(bad, strlen(bad), NULL, &spec, &errors, &err), -EINVAL);
+        assert_int_equal(errors.count, 1);
+        assert_int_equal(errors.items[0].line, 4);
+        assert_string_equal(errors.items[0].message, "maxConcurrentRuns: -1 out of range for uint32");
+        lk_job_errors_done(&errors);
 }
 
 static void generated_ids_differ(void **state) {
@@ -586,6 +606,7 @@ static void eip55_vectors(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(cron_example),
+                cmocka_unit_test(cron_max_concurrent_runs),
                 cmocka_unit_test(generated_ids_differ),
                 cmocka_unit_test(cron_named_with_id),
                 cmocka_unit_test(cron_schedule_hook),

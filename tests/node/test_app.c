@@ -30,7 +30,7 @@ static int setup(void **state) {
         lk_config_finish(&f->cfg, NULL);
         fake_journal_init(&f->journal);
         fake_service_init(&f->store, "Store", &f->journal);
-        fake_service_init(&f->jobs, "JobSpawner", &f->journal);
+        fake_service_init(&f->jobs, "Jobs", &f->journal);
         lk_err err = LK_ERR_INIT;
         if (lk_app_new(&(lk_app_options){.config = &f->cfg, .version = "v", .commit = "c",
                                          .started_at = lk_now_realtime()},
@@ -62,7 +62,7 @@ static void starts_in_order_and_stops_in_reverse(void **state) {
         assert_false(lk_checker_is_ready(lk_app_checker(f->app), NULL));
         if (lk_app_start(f->app, &f->ctx, &err) < 0)
                 fail_msg("%s", err.msg);
-        fake_journal_expect(&f->journal, "Store started\nJobSpawner started\n");
+        fake_journal_expect(&f->journal, "Store started\nJobs started\n");
         assert_true(lk_checker_is_ready(lk_app_checker(f->app), NULL));
         assert_true(lk_app_http_port(f->app) > 0);
         /* The root directory was created private. */
@@ -72,15 +72,15 @@ static void starts_in_order_and_stops_in_reverse(void **state) {
         /* Every service is registered for health under its name. */
         lk_health_report *ready = NULL;
         lk_checker_is_ready(lk_app_checker(f->app), &ready);
-        const char *names[] = {"Database", "HealthChecker", "JobSpawner", "PipelineRunner", "RootDir", "Store",
-                               "WebServer"};
-        assert_int_equal(lk_health_report_len(ready), 7);
-        for (size_t i = 0; i < 7; i++)
+        const char *names[] = {"Database", "HealthChecker", "JobSpawner", "Jobs",     "PipelineRunner",
+                               "RootDir",  "Scheduler",     "Store",      "WebServer"};
+        assert_int_equal(lk_health_report_len(ready), 9);
+        for (size_t i = 0; i < 9; i++)
                 assert_string_equal(lk_health_report_name(ready, i), names[i]);
         lk_health_report_free(ready);
 
         assert_int_equal(lk_app_stop(f->app, 5 * LK_USEC_PER_SEC, NULL, 0, &err), 0);
-        fake_journal_expect(&f->journal, "Store started\nJobSpawner started\nJobSpawner closed\nStore closed\n");
+        fake_journal_expect(&f->journal, "Store started\nJobs started\nJobs closed\nStore closed\n");
         /* The checker closed first of all: not ready any more. */
         assert_false(lk_checker_is_ready(lk_app_checker(f->app), NULL));
         assert_int_equal(lk_app_add_service(f->app, &f->store.service, &err), -EBUSY);
@@ -88,12 +88,12 @@ static void starts_in_order_and_stops_in_reverse(void **state) {
 
 static void start_failure_closes_what_started(void **state) {
         fixture *f = *state;
-        f->jobs.start_error = "failed to start: JobSpawner";
+        f->jobs.start_error = "failed to start: Jobs";
         f->store.close_error = "failed to close: Store";
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_app_start(f->app, &f->ctx, &err), -EIO);
-        assert_string_equal(err.msg, "failed to start: JobSpawner; failed to close: Store");
-        fake_journal_expect(&f->journal, "Store started\nJobSpawner start failure\nStore close failure\n");
+        assert_string_equal(err.msg, "failed to start: Jobs; failed to close: Store");
+        fake_journal_expect(&f->journal, "Store started\nJobs start failure\nStore close failure\n");
         assert_false(lk_checker_is_ready(lk_app_checker(f->app), NULL));
 }
 
@@ -139,8 +139,8 @@ static void hung_close_is_named_at_the_deadline(void **state) {
         assert_int_equal(lk_app_stop(f->app, 100 * LK_USEC_PER_MSEC, hung, sizeof hung, &err), -ETIMEDOUT);
         assert_string_equal(hung, "Store");
         assert_string_equal(err.msg, "shutdown grace period of 100ms exceeded while closing Store");
-        /* JobSpawner, after Store in start order, was closed before it. */
-        fake_journal_expect(&f->journal, "Store started\nJobSpawner started\nJobSpawner closed\n");
+        /* Jobs, after Store in start order, was closed before it. */
+        fake_journal_expect(&f->journal, "Store started\nJobs started\nJobs closed\n");
         assert_int_equal(lk_app_stop(f->app, LK_USEC_PER_SEC, NULL, 0, &err), -EALREADY);
         fake_service_release(&f->store); /* lets teardown's lk_app_free join the close */
 }
@@ -148,11 +148,11 @@ static void hung_close_is_named_at_the_deadline(void **state) {
 static void close_errors_are_collected(void **state) {
         fixture *f = *state;
         f->store.close_error = "failed to close: Store";
-        f->jobs.close_error = "failed to close: JobSpawner";
+        f->jobs.close_error = "failed to close: Jobs";
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_app_start(f->app, &f->ctx, &err), 0);
         assert_int_equal(lk_app_stop(f->app, 5 * LK_USEC_PER_SEC, NULL, 0, &err), -EIO);
-        assert_string_equal(err.msg, "failed to close: JobSpawner; failed to close: Store");
+        assert_string_equal(err.msg, "failed to close: Jobs; failed to close: Store");
 }
 
 static void rootdir_that_is_a_file_fails_start(void **state) {

@@ -1,0 +1,435 @@
+/* Bridges and external initiators over the API (see bridges_api.h).
+ * Documents have Chainlink's JSON:API shapes: resources of type "bridges",
+ * "externalInitiators" and, for the one answer that holds an initiator's
+ * secret, "external initiators". */
+#include "bridges_api.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkd/alloc.h"
+#include "linkd/auth.h"
+#include "linkd/bridges.h"
+#include "linkd/value.h"
+
+#define DEFAULT_PAGE_SIZE 25
+
+/* ---- requests ---- */
+
+/* The body as a JSON object whose keys are all among allowed; else a 422
+ * and NULL. */
+static lk_value *json_object(const lk_web_request *request, const char *const *allowed, lk_web_response *response) {
+        lk_value *body = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_value_from_json(request->body, request->body_len, &body, &err) < 0) {
+                lk_web_response_error(response, 422, "invalid JSON body: %s", err.msg);
+                return NULL;
+        }
+        if (lk_value_type_of(body) != LK_VALUE_MAP) {
+                lk_web_response_error(response, 422, "invalid JSON body: expected an object");
+                return lk_value_unref(body), NULL;
+        }
+        for (size_t i = 0; i < lk_value_map_len(body); i++) {
+                const char *key;
+                size_t key_len;
+                lk_value_map_at(body, i, &key, &key_len);
+                bool known = false;
+                for (const char *const *a = allowed; *a && !known; a++)
+                        known = strlen(*a) == key_len && memcmp(*a, key, key_len) == 0;
+                if (!known) {
+                        lk_web_response_error(response, 422, "invalid JSON body: unknown field \"%.*s\"",
+                                              (int)key_len, key);
+                        return lk_value_unref(body), NULL;
+                }
+        }
+        return body;
+}
+
+/* Member key as a string into *ret (NULL when absent or null and
+ * optional); false with a 422 when it has another type. */
+static bool string_member(const lk_value *body, const char *key, bool optional, const char **ret,
+                          lk_web_response *response) {
+        const lk_value *v = lk_value_map_get(body, key, strlen(key));
+        *ret = NULL;
+        if (optional && (!v || lk_value_type_of(v) == LK_VALUE_NULL))
+                return true;
+        if (!v || lk_value_type_of(v) != LK_VALUE_STRING) {
+                lk_web_response_error(response, 422, "invalid JSON body: \"%s\" must be a string", key);
+                return false;
+        }
+        *ret = lk_value_get_string(v, NULL);
+        return true;
+}
+
+/* Chainlink's uint32 confirmations; 0 when absent. */
+static bool confirmations_member(const lk_value *body, uint32_t *ret, lk_web_response *response) {
+        const lk_value *v = lk_value_map_get(body, "confirmations", strlen("confirmations"));
+        *ret = 0;
+        if (!v)
+                return true;
+        lk_value_type t = lk_value_type_of(v);
+        int64_t n = t == LK_VALUE_INT64 ? lk_value_get_int64(v) : -1;
+        if (n < 0 || n > UINT32_MAX) {
+                lk_web_response_error(response, 422,
+                                      "invalid JSON body: \"confirmations\" must be an integer from 0 to 4294967295");
+                return false;
+        }
+        *ret = (uint32_t)n;
+        return true;
+}
+
+/* A positive integer query parameter, or dflt when absent. */
+static bool query_int(const lk_web_request *request, const char *key, int64_t dflt, int64_t *ret,
+                      lk_web_response *response) {
+        const char *text = lk_web_request_query(request, key);
+        *ret = dflt;
+        if (!text || !*text)
+                return true;
+        char *end;
+        errno = 0;
+        long long n = strtoll(text, &end, 10);
+        if (errno || *end || n < 1) {
+                lk_web_response_error(response, 422, "invalid %s param: must be a positive integer", key);
+                return false;
+        }
+        *ret = n;
+        return true;
+}
+
+/* The name in a tail "/name"; NULL with a 404 for anything else. */
+static const char *tail_name(const lk_web_request *request, lk_web_response *response) {
+        const char *t = request->tail;
+        if (t[0] != '/' || !t[1] || strchr(t + 1, '/')) {
+                lk_web_response_error(response, 404, "not found");
+                return NULL;
+        }
+        return t + 1;
+}
+
+static bool no_tail(const lk_web_request *request, lk_web_response *response) {
+        if (*request->tail == '\0')
+                return true;
+        lk_web_response_error(response, 404, "not found");
+        return false;
+}
+
+/* An ORM failure as Chainlink's status codes; store failures say no more
+ * than what failed. */
+static void fail(lk_web_response *response, const lk_err *err, const char *what) {
+        switch (err->code) {
+        case -EINVAL:
+                lk_web_response_error(response, 422, "%s", err->msg);
+                break;
+        case -ENOENT:
+                lk_web_response_error(response, 404, "%s", err->msg);
+                break;
+        case -EEXIST:
+                lk_web_response_error(response, 409, "%s", err->msg);
+                break;
+        default:
+                lk_web_response_error(response, 500, "cannot %s", what);
+        }
+}
+
+/* ---- documents ---- */
+
+static void put_string(lk_buf *out, const char *s) {
+        if (!s) {
+                lk_buf_puts(out, "null");
+                return;
+        }
+        lk_buf_putc(out, '"');
+        lk_buf_put_json_escaped(out, s, strlen(s));
+        lk_buf_putc(out, '"');
+}
+
+static void put_time(lk_buf *out, lk_usec t) {
+        char when[28];
+        lk_time_format_rfc3339(when, t);
+        put_string(out, when);
+}
+
+static void put_bridge(lk_buf *out, const lk_bridge *b, const char *incoming_token) {
+        lk_buf_puts(out, "{\"type\":\"bridges\",\"id\":");
+        put_string(out, b->name);
+        lk_buf_puts(out, ",\"attributes\":{\"name\":");
+        put_string(out, b->name);
+        lk_buf_puts(out, ",\"url\":");
+        put_string(out, b->url);
+        lk_buf_printf(out, ",\"confirmations\":%u", (unsigned)b->confirmations);
+        if (incoming_token) {
+                lk_buf_puts(out, ",\"incomingToken\":");
+                put_string(out, incoming_token);
+        }
+        lk_buf_puts(out, ",\"outgoingToken\":");
+        put_string(out, b->outgoing_token);
+        lk_buf_puts(out, ",\"minimumContractPayment\":");
+        put_string(out, b->minimum_contract_payment);
+        lk_buf_puts(out, ",\"createdAt\":");
+        put_time(out, b->created_at);
+        lk_buf_puts(out, "}}");
+}
+
+static void put_initiator(lk_buf *out, const lk_external_initiator *ei) {
+        lk_buf_puts(out, "{\"type\":\"externalInitiators\",\"id\":");
+        put_string(out, ei->name);
+        lk_buf_puts(out, ",\"attributes\":{\"name\":");
+        put_string(out, ei->name);
+        lk_buf_puts(out, ",\"url\":");
+        put_string(out, ei->url);
+        lk_buf_puts(out, ",\"accessKey\":");
+        put_string(out, ei->access_key);
+        lk_buf_puts(out, ",\"outgoingToken\":");
+        put_string(out, ei->outgoing_token);
+        lk_buf_puts(out, ",\"createdAt\":");
+        put_time(out, ei->created_at);
+        lk_buf_puts(out, ",\"updatedAt\":");
+        put_time(out, ei->updated_at);
+        lk_buf_puts(out, "}}");
+}
+
+/* Chainlink's paginated document: links to the neighbouring pages when
+ * there are more items than one page holds, and meta.count. */
+static void put_page_start(lk_buf *out, const char *path, int64_t page, int64_t size, int64_t total) {
+        bool next = page * size < total, prev = page > 1 && total > size;
+        lk_buf_puts(out, "{");
+        if (next || prev) {
+                lk_buf_puts(out, "\"links\":{");
+                if (next)
+                        lk_buf_printf(out, "\"next\":\"%s?page=%lld&size=%lld\"", path, (long long)page + 1,
+                                      (long long)size);
+                if (prev)
+                        lk_buf_printf(out, "%s\"prev\":\"%s?page=%lld&size=%lld\"", next ? "," : "", path,
+                                      (long long)page - 1, (long long)size);
+                lk_buf_puts(out, "},");
+        }
+        lk_buf_puts(out, "\"data\":[");
+}
+
+static void put_page_end(lk_buf *out, int64_t total) {
+        lk_buf_printf(out, "],\"meta\":{\"count\":%lld}}", (long long)total);
+}
+
+static bool page_params(const lk_web_request *request, int64_t *ret_page, int64_t *ret_size,
+                        lk_web_response *response) {
+        return query_int(request, "page", 1, ret_page, response) &&
+               query_int(request, "size", DEFAULT_PAGE_SIZE, ret_size, response);
+}
+
+/* ---- /v2/bridge_types ---- */
+
+static void list_bridges(lk_store *store, const lk_web_request *request, lk_web_response *response) {
+        int64_t page, size, total;
+        lk_bridge *items;
+        size_t count;
+        lk_err err = LK_ERR_INIT;
+        if (!page_params(request, &page, &size, response))
+                return;
+        if (lk_bridge_list(store, page, size, &items, &count, &total, &err) < 0) {
+                fail(response, &err, "list bridges");
+                return;
+        }
+        put_page_start(&response->body, "/v2/bridge_types", page, size, total);
+        for (size_t i = 0; i < count; i++) {
+                lk_buf_puts(&response->body, i ? "," : "");
+                put_bridge(&response->body, &items[i], NULL);
+        }
+        put_page_end(&response->body, total);
+        lk_bridges_free(items, count);
+}
+
+static void serve_bridges_get(void *arg, const lk_web_request *request, lk_web_response *response) {
+        if (*request->tail == '\0') {
+                list_bridges(arg, request, response);
+                return;
+        }
+        const char *name = tail_name(request, response);
+        lk_bridge b;
+        lk_err err = LK_ERR_INIT;
+        if (!name)
+                return;
+        if (lk_bridge_get(arg, name, &b, &err) < 0) {
+                fail(response, &err, "read the bridge");
+                return;
+        }
+        lk_buf_puts(&response->body, "{\"data\":");
+        put_bridge(&response->body, &b, NULL);
+        lk_buf_puts(&response->body, "}");
+        lk_bridge_done(&b);
+}
+
+/* The body of a POST or PATCH as a request borrowing from *ret_body. */
+static bool bridge_request(const lk_web_request *request, bool name_required, lk_bridge_request *ret,
+                           lk_value **ret_body, lk_web_response *response) {
+        static const char *const fields[] = {"name", "url", "confirmations", "minimumContractPayment", NULL};
+        lk_value *body = json_object(request, fields, response);
+        *ret = (lk_bridge_request){0};
+        if (!body)
+                return false;
+        bool ok = string_member(body, "name", !name_required, &ret->name, response) &&
+                  string_member(body, "url", false, &ret->url, response) &&
+                  confirmations_member(body, &ret->confirmations, response) &&
+                  string_member(body, "minimumContractPayment", true, &ret->minimum_contract_payment, response);
+        char *checked = NULL;
+        lk_err err = LK_ERR_INIT;
+        /* a name in a PATCH changes nothing, but Chainlink still checks it */
+        if (ok && ret->name && lk_bridge_name_parse(ret->name, &checked, &err) < 0) {
+                lk_web_response_error(response, 422, "%s", err.msg);
+                ok = false;
+        }
+        lk_free(checked);
+        if (!ok)
+                return lk_value_unref(body), false;
+        *ret_body = body;
+        return true;
+}
+
+static void serve_bridges_create(void *arg, const lk_web_request *request, lk_web_response *response) {
+        lk_bridge_request q;
+        lk_value *body;
+        if (!no_tail(request, response) || !bridge_request(request, true, &q, &body, response))
+                return;
+        lk_bridge b;
+        char token[LK_BRIDGE_TOKEN_LEN + 1];
+        lk_err err = LK_ERR_INIT;
+        if (lk_bridge_create(arg, &q, &b, token, &err) < 0) {
+                fail(response, &err, "create the bridge");
+        } else {
+                response->status = 201;
+                lk_buf_puts(&response->body, "{\"data\":");
+                put_bridge(&response->body, &b, token);
+                lk_buf_puts(&response->body, "}");
+                explicit_bzero(token, sizeof token);
+                lk_bridge_done(&b);
+        }
+        lk_value_unref(body);
+}
+
+static void serve_bridges_update(void *arg, const lk_web_request *request, lk_web_response *response) {
+        const char *name = tail_name(request, response);
+        lk_bridge_request q;
+        lk_value *body;
+        if (!name || !bridge_request(request, false, &q, &body, response))
+                return;
+        lk_bridge b;
+        lk_err err = LK_ERR_INIT;
+        if (lk_bridge_update(arg, name, &q, &b, &err) < 0) {
+                fail(response, &err, "update the bridge");
+        } else {
+                lk_buf_puts(&response->body, "{\"data\":");
+                put_bridge(&response->body, &b, NULL);
+                lk_buf_puts(&response->body, "}");
+                lk_bridge_done(&b);
+        }
+        lk_value_unref(body);
+}
+
+/* Answers with the bridge as it was, as Chainlink does. */
+static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
+        const char *name = tail_name(request, response);
+        lk_bridge b;
+        lk_err err = LK_ERR_INIT;
+        if (!name)
+                return;
+        if (lk_bridge_get(arg, name, &b, &err) < 0) {
+                fail(response, &err, "delete the bridge");
+                return;
+        }
+        if (lk_bridge_delete(arg, name, &err) < 0) {
+                fail(response, &err, "delete the bridge");
+        } else {
+                lk_buf_puts(&response->body, "{\"data\":");
+                put_bridge(&response->body, &b, NULL);
+                lk_buf_puts(&response->body, "}");
+        }
+        lk_bridge_done(&b);
+}
+
+/* ---- /v2/external_initiators ---- */
+
+static void serve_initiators_list(void *arg, const lk_web_request *request, lk_web_response *response) {
+        int64_t page, size, total;
+        lk_external_initiator *items;
+        size_t count;
+        lk_err err = LK_ERR_INIT;
+        if (!no_tail(request, response) || !page_params(request, &page, &size, response))
+                return;
+        if (lk_external_initiator_list(arg, page, size, &items, &count, &total, &err) < 0) {
+                fail(response, &err, "list external initiators");
+                return;
+        }
+        put_page_start(&response->body, "/v2/external_initiators", page, size, total);
+        for (size_t i = 0; i < count; i++) {
+                lk_buf_puts(&response->body, i ? "," : "");
+                put_initiator(&response->body, &items[i]);
+        }
+        put_page_end(&response->body, total);
+        lk_external_initiators_free(items, count);
+}
+
+/* Chainlink's ExternalInitiatorAuthentication: the credentials both ways,
+ * shown this once. */
+static void put_credentials(lk_buf *out, const lk_external_initiator *ei, const char *secret) {
+        lk_buf_puts(out, "{\"data\":{\"type\":\"external initiators\",\"id\":");
+        put_string(out, ei->name);
+        lk_buf_puts(out, ",\"attributes\":{\"name\":");
+        put_string(out, ei->name);
+        lk_buf_puts(out, ",\"url\":");
+        put_string(out, ei->url ? ei->url : "");
+        lk_buf_puts(out, ",\"incomingAccessKey\":");
+        put_string(out, ei->access_key);
+        lk_buf_puts(out, ",\"incomingSecret\":");
+        put_string(out, secret);
+        lk_buf_puts(out, ",\"outgoingToken\":");
+        put_string(out, ei->outgoing_token);
+        lk_buf_puts(out, ",\"outgoingSecret\":");
+        put_string(out, ei->outgoing_secret);
+        lk_buf_puts(out, "}}}");
+}
+
+static void serve_initiators_create(void *arg, const lk_web_request *request, lk_web_response *response) {
+        static const char *const fields[] = {"name", "url", NULL};
+        if (!no_tail(request, response))
+                return;
+        lk_value *body = json_object(request, fields, response);
+        const char *name, *url;
+        if (!body)
+                return;
+        if (string_member(body, "name", false, &name, response) && string_member(body, "url", true, &url, response)) {
+                lk_external_initiator ei;
+                char secret[LK_EI_SECRET_LEN + 1];
+                lk_err err = LK_ERR_INIT;
+                if (lk_external_initiator_create(arg, name, url, &ei, secret, &err) < 0) {
+                        fail(response, &err, "create the external initiator");
+                } else {
+                        response->status = 201;
+                        put_credentials(&response->body, &ei, secret);
+                        explicit_bzero(secret, sizeof secret);
+                        lk_external_initiator_done(&ei);
+                }
+        }
+        lk_value_unref(body);
+}
+
+static void serve_initiators_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
+        const char *name = tail_name(request, response);
+        lk_err err = LK_ERR_INIT;
+        if (!name)
+                return;
+        if (lk_external_initiator_delete(arg, name, &err) < 0) {
+                fail(response, &err, "delete the external initiator");
+                return;
+        }
+        response->status = 204;
+}
+
+void lk__bridges_api_register(lk_web *web, lk_store *store) {
+        lk_web_route(web, "GET", "/v2/bridge_types", LK_ROLE_VIEW, serve_bridges_get, store);
+        lk_web_route(web, "POST", "/v2/bridge_types", LK_ROLE_EDIT, serve_bridges_create, store);
+        lk_web_route(web, "PATCH", "/v2/bridge_types", LK_ROLE_EDIT, serve_bridges_update, store);
+        lk_web_route(web, "DELETE", "/v2/bridge_types", LK_ROLE_EDIT, serve_bridges_delete, store);
+        lk_web_route(web, "GET", "/v2/external_initiators", LK_ROLE_VIEW, serve_initiators_list, store);
+        lk_web_route(web, "POST", "/v2/external_initiators", LK_ROLE_EDIT, serve_initiators_create, store);
+        lk_web_route(web, "DELETE", "/v2/external_initiators", LK_ROLE_EDIT, serve_initiators_delete, store);
+}
