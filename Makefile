@@ -49,6 +49,7 @@ bench:
 	bench/store/run
 	bench/pipeline/run
 	bench/scheduler/run
+	bench/api/run
 
 clean:
 	rm -rf build

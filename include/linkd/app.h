@@ -77,6 +77,8 @@ lk_checker *lk_app_checker(lk_app *app);
  * own checks to it with lk_nurse_add_check. */
 lk_nurse *lk_app_nurse(lk_app *app);
 lk_store *lk_app_store(lk_app *app);
+/* The API server, e.g. to list its routes.  Owned by the app. */
+struct lk_web *lk_app_web(lk_app *app);
 /* The pipeline runner (a service started after the Database). */
 struct lk_runner *lk_app_runner(lk_app *app);
 /* The port the API listens on, once started, and its URL. */

@@ -118,6 +118,11 @@ typedef void (*lk_web_handler_fn)(void *arg, const lk_web_request *request, lk_w
 void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_role, lk_web_handler_fn fn,
                   void *arg);
 
+/* The routes added, in order: for tests that sweep every route, and for
+ * documentation.  Strings are borrowed from the server. */
+size_t lk_web_route_count(const lk_web *web);
+void lk_web_route_at(const lk_web *web, size_t i, const char **ret_method, const char **ret_prefix, int *ret_min_role);
+
 /* Adds fn's Prometheus text to /metrics.  Call before the server starts. */
 typedef void (*lk_web_metrics_fn)(void *arg, lk_buf *out);
 void lk_web_add_metrics(lk_web *web, lk_web_metrics_fn fn, void *arg);

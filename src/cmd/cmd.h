@@ -17,6 +17,13 @@ int lk_cmd_node(int argc, char **argv);
 int lk_cmd_db(int argc, char **argv);
 int lk_cmd_pipeline(int argc, char **argv);
 int lk_cmd_cron(int argc, char **argv);
+int lk_cmd_admin(int argc, char **argv);
+int lk_cmd_jobs(int argc, char **argv);
+int lk_cmd_runs(int argc, char **argv);
+int lk_cmd_bridges(int argc, char **argv);
+int lk_cmd_initiators(int argc, char **argv);
+/* linkd node health: the node's health checks, asked over its API. */
+int lk_cmd_node_health(int argc, char **argv);
 
 /* Parses --config FILE (repeatable, applied in order) and --secrets FILE
  * after the command name, and loads them over the defaults; --api FILE

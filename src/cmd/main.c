@@ -9,7 +9,8 @@ static const char usage[] =
         "usage: linkd <command> [arguments]\n"
         "\n"
         "commands:\n"
-        "  node start [--config FILE]... [--secrets FILE]   run the node\n"
+        "  node start [--config FILE]... [--secrets FILE] [--api FILE]\n"
+        "                                                   run the node\n"
         "  node validate [--config FILE]... [--secrets FILE]\n"
         "                                                   print the effective configuration\n"
         "  db migrate|status|rollback [--config FILE]... [--secrets FILE]\n"
@@ -17,6 +18,14 @@ static const char usage[] =
         "  pipeline run [--vars JSON] [--config FILE]... FILE|-\n"
         "                                                   run a DOT pipeline once, print the result as JSON\n"
         "  cron next SCHEDULE [--from TIME] [--count N]     print when a cron schedule fires next\n"
+        "  admin login [--file FILE] | logout               open or end a session with a node's API\n"
+        "  jobs create|list|show|delete|run ...             manage a node's jobs (linkd jobs for more)\n"
+        "  runs list [--job ID] | show ID                   a node's pipeline runs\n"
+        "  bridges create|list|delete ...                   a node's bridges\n"
+        "  initiators create|list|delete ...                a node's external initiators\n"
+        "  node health [--failing]                          a node's health checks\n"
+        "      (these take --json and --remote-node-url URL, default $LINKD_REMOTE_NODE_URL\n"
+        "       or the node logged in to, else http://127.0.0.1:6688)\n"
         "  version                                          print the version\n"
         "  help                                             print this help\n";
 
@@ -34,6 +43,16 @@ int main(int argc, char **argv) {
                 return lk_cmd_pipeline(argc - 1, argv + 1);
         if (strcmp(command, "cron") == 0)
                 return lk_cmd_cron(argc - 1, argv + 1);
+        if (strcmp(command, "admin") == 0)
+                return lk_cmd_admin(argc - 1, argv + 1);
+        if (strcmp(command, "jobs") == 0 || strcmp(command, "j") == 0)
+                return lk_cmd_jobs(argc - 1, argv + 1);
+        if (strcmp(command, "runs") == 0)
+                return lk_cmd_runs(argc - 1, argv + 1);
+        if (strcmp(command, "bridges") == 0)
+                return lk_cmd_bridges(argc - 1, argv + 1);
+        if (strcmp(command, "initiators") == 0)
+                return lk_cmd_initiators(argc - 1, argv + 1);
         if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
                 printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
                 return LK_EXIT_OK;

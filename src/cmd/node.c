@@ -21,7 +21,8 @@
 
 static const char node_usage[] =
         "usage: linkd node start [--config FILE]... [--secrets FILE] [--api FILE]\n"
-        "       linkd node validate [--config FILE]... [--secrets FILE]\n";
+        "       linkd node validate [--config FILE]... [--secrets FILE]\n"
+        "       linkd node health [--failing] [--json] [--remote-node-url URL]\n";
 
 /* Secrets files should be readable by their owner only; say so, as ssh
  * does, but do not refuse (the file may sit on a filesystem that cannot
@@ -362,6 +363,8 @@ int lk_cmd_node(int argc, char **argv) {
                 return node_start(argc - 1, argv + 1);
         if (strcmp(argv[1], "validate") == 0)
                 return node_validate(argc - 1, argv + 1);
+        if (strcmp(argv[1], "health") == 0)
+                return lk_cmd_node_health(argc - 1, argv + 1);
         fprintf(stderr, "linkd: unknown node command \"%s\"\n%s", argv[1], node_usage);
         return LK_EXIT_USAGE;
 }

@@ -427,3 +427,7 @@ void lk_app_http_url(lk_app *app, char *buf, size_t size) {
 uint16_t lk_app_http_port(lk_app *app) {
         return lk_web_port(app->web);
 }
+
+struct lk_web *lk_app_web(lk_app *app) {
+        return app->web;
+}

@@ -390,13 +390,18 @@ static void run_webhook(lk__jobs_api *api, const lk_web_request *request, const 
                         lk_web_response *response) {
         int64_t job_id = 0;
         lk_err err = LK_ERR_INIT;
+        const char *key = lk_web_request_header(request, "X-Chainlink-EA-AccessKey");
+        const char *secret = lk_web_request_header(request, "X-Chainlink-EA-Secret");
+        /* Nobody learns whether a job exists without credentials. */
+        if (request->caller->role == LK_WEB_PUBLIC && !(key && secret)) {
+                lk_web_response_error(response, 401, "Unauthorized");
+                return;
+        }
         if (lk_jobs_find_external(api->store, external_id, &job_id, &err) < 0) {
                 lk_web_response_error(response, err.code == -ENOENT ? 404 : 500, "%s",
                                       err.code == -ENOENT ? "job does not exist" : err.msg);
                 return;
         }
-        const char *key = lk_web_request_header(request, "X-Chainlink-EA-AccessKey");
-        const char *secret = lk_web_request_header(request, "X-Chainlink-EA-Secret");
         if (request->caller->role == LK_WEB_PUBLIC && key && secret && api->cfg->job_pipeline.external_initiators_enabled) {
                 char *name = NULL;
                 if (lk_external_initiator_authenticate(api->store, key, secret, &name, &err) < 0) {

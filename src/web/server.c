@@ -605,6 +605,16 @@ void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_r
         web->routes[web->route_count++] = (route_entry){lk_strdup(method), lk_strdup(prefix), min_role, fn, arg};
 }
 
+size_t lk_web_route_count(const lk_web *web) {
+        return web->route_count;
+}
+
+void lk_web_route_at(const lk_web *web, size_t i, const char **ret_method, const char **ret_prefix, int *ret_min_role) {
+        *ret_method = web->routes[i].method;
+        *ret_prefix = web->routes[i].prefix;
+        *ret_min_role = web->routes[i].min_role;
+}
+
 void lk_web_set_authenticator(lk_web *web, lk_web_authenticate_fn fn, void *arg) {
         web->authenticate = fn;
         web->authenticate_arg = arg;

@@ -10,70 +10,39 @@
 #include <sys/stat.h>
 
 #include "linkd/alloc.h"
+#include "test_node.h"
 
-#define STARTUP_LIMIT (30 * LK_USEC_PER_SEC)
 #define ADMIN "admin@example.com"
 #define ADMIN_PASSWORD "two-operators-walk-into-a-bar"
 
 typedef struct fixture {
-        char *dir;
-        char *config;
-        char *api;
-        lktest_proc proc;
-        unsigned port;
+        lktest_node node;
 } fixture;
 
 static int setup(void **state) {
         fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        char *text = lk_asprintf("RootDir = '%s/root'\n[WebServer]\nHTTPPort = 0\n", f->dir);
-        f->config = lktest_write_file(f->dir, "linkd.toml", text);
-        lk_free(text);
-        f->api = lktest_write_file(f->dir, "api.txt", ADMIN "\n" ADMIN_PASSWORD "\n");
-        chmod(f->api, 0600);
+        lktest_node_init(&f->node, NULL, ADMIN, ADMIN_PASSWORD);
         *state = f;
         return 0;
 }
 
 static int teardown(void **state) {
         fixture *f = *state;
-        lktest_proc_done(&f->proc);
-        lk_free(f->config);
-        lk_free(f->api);
-        lktest_rmrf(f->dir);
+        lktest_node_done(&f->node);
         lk_free(f);
         return 0;
 }
 
 static void start_node(fixture *f) {
-        const char *argv[] = {"node", "start", "--config", f->config, "--api", f->api, NULL};
-        lktest_proc_start(&f->proc, f->dir, argv, NULL);
-        char *line = lktest_proc_wait_log(&f->proc, "API listening", STARTUP_LIMIT);
-        if (!line) {
-                char *log = lktest_read_file(f->proc.log_path);
-                fail_msg("linkd did not start; its log:\n%s", log ? log : "(none)");
-        }
-        f->port = lktest_port_from_log(line);
-        lk_free(line);
+        lktest_node_start(&f->node);
 }
 
 static void stop_node(fixture *f) {
-        kill(f->proc.pid, SIGTERM);
-        assert_true(lktest_proc_wait(&f->proc, 10 * LK_USEC_PER_SEC));
-        assert_int_equal(f->proc.exit_status, 0);
-        lktest_proc_done(&f->proc);
+        lktest_node_stop(&f->node);
 }
 
-/* method path with an optional cookie and body. */
 static lktest_http call(fixture *f, const char *method, const char *path, const char *cookie, const char *body) {
-        char *url = lk_asprintf("http://127.0.0.1:%u%s", f->port, path);
-        char *cookie_header = cookie ? lk_asprintf("Cookie: clsession=%s", cookie) : NULL;
-        const char *headers[] = {"Content-Type: application/json", cookie_header, NULL};
-        lktest_http r;
-        assert_int_equal(lktest_http_send(method, url, headers, body ? body : "", body ? strlen(body) : 0, &r), 0);
-        lk_free(url);
-        lk_free(cookie_header);
-        return r;
+        return lktest_node_call(&f->node, cookie, method, path, body);
 }
 
 static void expect(fixture *f, const char *method, const char *path, const char *cookie, const char *body,
@@ -107,7 +76,7 @@ static char *log_in(fixture *f, const char *email, const char *password) {
 static void roles_sessions_and_bodies(void **state) {
         fixture *f = *state;
         start_node(f);
-        char *log = lktest_proc_wait_log(&f->proc, "Created the first admin user", 0);
+        char *log = lktest_proc_wait_log(&f->node.proc, "Created the first admin user", 0);
         assert_non_null(log);
         assert_null(strstr(log, ADMIN_PASSWORD));
         lk_free(log);
@@ -165,7 +134,7 @@ static void roles_sessions_and_bodies(void **state) {
         /* a restart keeps the users and creates no second admin */
         stop_node(f);
         start_node(f);
-        assert_null(lktest_proc_wait_log(&f->proc, "Created the first admin user", 0));
+        assert_null(lktest_proc_wait_log(&f->node.proc, "Created the first admin user", 0));
         admin = log_in(f, ADMIN, ADMIN_PASSWORD);
         expect(f, "GET", "/v2/users", admin, NULL, 200, "viewer@example.com");
         lk_free(admin);
@@ -182,7 +151,7 @@ static char *json_field(const char *body, const char *name) {
 }
 
 static long get_with_token(fixture *f, const char *key, const char *secret) {
-        char *url = lk_asprintf("http://127.0.0.1:%u/v2/users", f->port);
+        char *url = lk_asprintf("http://127.0.0.1:%u/v2/users", f->node.port);
         char *h1 = lk_asprintf("X-API-KEY: %s", key), *h2 = lk_asprintf("X-API-SECRET: %s", secret);
         const char *headers[] = {h1, h2, NULL};
         lktest_http r;
@@ -210,7 +179,7 @@ static void api_tokens(void **state) {
         assert_int_equal(get_with_token(f, key, "0000000000000000000000000000000000000000000000000000000000000000"), 401);
         expect(f, "POST", "/v2/user/token/delete", admin, "{\"password\":\"" ADMIN_PASSWORD "\"}", 200, NULL);
         assert_int_equal(get_with_token(f, key, secret), 401);
-        char *log = lktest_read_file(f->proc.log_path);
+        char *log = lktest_read_file(f->node.proc.log_path);
         assert_null(strstr(log, secret));
         lk_free(log);
         lk_free(key);
@@ -227,7 +196,7 @@ static void failed_logins_are_throttled(void **state) {
         /* now even the right password waits */
         expect(f, "POST", "/sessions", NULL, "{\"email\":\"" ADMIN "\",\"password\":\"" ADMIN_PASSWORD "\"}", 429,
                "too many failed login attempts");
-        char *log = lktest_read_file(f->proc.log_path);
+        char *log = lktest_read_file(f->node.proc.log_path);
         assert_null(strstr(log, "guess-guess"));
         assert_null(strstr(log, ADMIN_PASSWORD));
         lk_free(log);
@@ -241,9 +210,9 @@ static void bad_api_files_are_refused(void **state) {
                 {"", "must hold an email"},
         };
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-                char *path = lktest_write_file(f->dir, "bad-api.txt", cases[i][0]);
+                char *path = lktest_write_file(f->node.dir, "bad-api.txt", cases[i][0]);
                 chmod(path, 0600);
-                const char *argv[] = {"node", "start", "--config", f->config, "--api", path, NULL};
+                const char *argv[] = {"node", "start", "--config", f->node.config, "--api", path, NULL};
                 char *out, *err;
                 assert_int_equal(lktest_run(argv, &out, &err), 2);
                 if (!strstr(err, cases[i][1]))

@@ -12,59 +12,40 @@
 #include <sys/stat.h>
 
 #include "linkd/alloc.h"
+#include "test_node.h"
 #include "linkd/bridges.h"
 #include "linkd/config.h"
 #include "linkd/store.h"
 
-#define STARTUP_LIMIT (30 * LK_USEC_PER_SEC)
 #define ADMIN "admin@example.com"
 #define ADMIN_PASSWORD "two-operators-walk-into-a-bar"
 #define USER_PASSWORD "just-looking-around-1"
 
 typedef struct fixture {
-        char *dir;
-        char *config;
-        char *api;
-        lktest_proc proc;
-        unsigned port;
+        lktest_node node;
         char *admin, *editor, *runner, *viewer; /* session cookies */
 } fixture;
 
 static int setup(void **state) {
         fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        char *text = lk_asprintf("RootDir = '%s/root'\n[WebServer]\nHTTPPort = 0\n", f->dir);
-        f->config = lktest_write_file(f->dir, "linkd.toml", text);
-        lk_free(text);
-        f->api = lktest_write_file(f->dir, "api.txt", ADMIN "\n" ADMIN_PASSWORD "\n");
-        chmod(f->api, 0600);
+        lktest_node_init(&f->node, NULL, ADMIN, ADMIN_PASSWORD);
         *state = f;
         return 0;
 }
 
 static int teardown(void **state) {
         fixture *f = *state;
-        lktest_proc_done(&f->proc);
-        lk_free(f->config);
-        lk_free(f->api);
+        lktest_node_done(&f->node);
         lk_free(f->admin);
         lk_free(f->editor);
         lk_free(f->runner);
         lk_free(f->viewer);
-        lktest_rmrf(f->dir);
         lk_free(f);
         return 0;
 }
 
 static lktest_http call(fixture *f, const char *method, const char *path, const char *cookie, const char *body) {
-        char *url = lk_asprintf("http://127.0.0.1:%u%s", f->port, path);
-        char *cookie_header = cookie ? lk_asprintf("Cookie: clsession=%s", cookie) : NULL;
-        const char *headers[] = {"Content-Type: application/json", cookie_header, NULL};
-        lktest_http r;
-        assert_int_equal(lktest_http_send(method, url, headers, body ? body : "", body ? strlen(body) : 0, &r), 0);
-        lk_free(url);
-        lk_free(cookie_header);
-        return r;
+        return lktest_node_call(&f->node, cookie, method, path, body);
 }
 
 /* The answer's body, after checking its status and that it holds part. */
@@ -85,17 +66,7 @@ static void check(fixture *f, const char *method, const char *path, const char *
 }
 
 static char *log_in(fixture *f, const char *email, const char *password) {
-        char *body = lk_asprintf("{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
-        lktest_http r = call(f, "POST", "/sessions", NULL, body);
-        lk_free(body);
-        if (r.status != 200)
-                fail_msg("login %s: %ld %s", email, r.status, r.body);
-        char *set_cookie = lktest_http_header(&r, "Set-Cookie");
-        assert_non_null(set_cookie);
-        char *token = lk_strndup(set_cookie + 10, strcspn(set_cookie + 10, ";"));
-        lk_free(set_cookie);
-        lktest_http_done(&r);
-        return token;
+        return lktest_node_login(&f->node, email, password);
 }
 
 static char *user(fixture *f, const char *email, const char *role) {
@@ -107,15 +78,7 @@ static char *user(fixture *f, const char *email, const char *role) {
 
 /* Starts the node and logs in one user of each role but run's. */
 static void start_node(fixture *f) {
-        const char *argv[] = {"node", "start", "--config", f->config, "--api", f->api, NULL};
-        lktest_proc_start(&f->proc, f->dir, argv, NULL);
-        char *line = lktest_proc_wait_log(&f->proc, "API listening", STARTUP_LIMIT);
-        if (!line) {
-                char *log = lktest_read_file(f->proc.log_path);
-                fail_msg("linkd did not start; its log:\n%s", log ? log : "(none)");
-        }
-        f->port = lktest_port_from_log(line);
-        lk_free(line);
+        lktest_node_start(&f->node);
         f->admin = log_in(f, ADMIN, ADMIN_PASSWORD);
         f->editor = user(f, "editor@example.com", "edit");
         f->runner = user(f, "runner@example.com", "run");
@@ -123,9 +86,7 @@ static void start_node(fixture *f) {
 }
 
 static void stop_node(fixture *f) {
-        kill(f->proc.pid, SIGTERM);
-        assert_true(lktest_proc_wait(&f->proc, 10 * LK_USEC_PER_SEC));
-        assert_int_equal(f->proc.exit_status, 0);
+        lktest_node_stop(&f->node);
 }
 
 static char *json_field(const char *body, const char *name) {
@@ -152,12 +113,12 @@ static char *read_all(const char *path, size_t *ret_len) {
 
 /* Neither the log nor the database files hold secret. */
 static void assert_nowhere(fixture *f, const char *secret) {
-        char *log = lktest_read_file(f->proc.log_path);
+        char *log = lktest_read_file(f->node.proc.log_path);
         assert_null(strstr(log, secret));
         lk_free(log);
         const char *suffixes[] = {"", "-wal"};
         for (int i = 0; i < 2; i++) {
-                char *path = lk_asprintf("%s/root/linkd.db%s", f->dir, suffixes[i]);
+                char *path = lk_asprintf("%s/root/linkd.db%s", f->node.dir, suffixes[i]);
                 size_t len;
                 char *content = read_all(path, &len);
                 if (content)
@@ -300,7 +261,7 @@ static void assert_authenticates(fixture *f, const char *key, const char *secret
         lk_config cfg;
         lk_config_init(&cfg);
         lk_free(cfg.root_dir);
-        cfg.root_dir = lk_asprintf("%s/root", f->dir);
+        cfg.root_dir = lk_asprintf("%s/root", f->node.dir);
         lk_config_finish(&cfg, NULL);
         lk_store *store;
         lk_err err = LK_ERR_INIT;

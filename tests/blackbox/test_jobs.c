@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "test_node.h"
 
-#define STARTUP_LIMIT (30 * LK_USEC_PER_SEC)
 #define ADMIN "admin@example.com"
 #define PASSWORD "the-operators-password-1"
 
@@ -33,24 +33,13 @@
         "observationSource = \"a [type=memo value=1]\"\n"
 
 typedef struct fixture {
-        char *dir;
-        char *config;
-        char *api;
-        char *secrets;  /* NULL: SQLite */
-        char *pg_url;
-        lktest_proc proc;
-        unsigned port;
+        lktest_node node;
         char *cookie;
 } fixture;
 
 static int setup(void **state) {
         fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        char *text = lk_asprintf("RootDir = '%s/root'\n[WebServer]\nHTTPPort = 0\n", f->dir);
-        f->config = lktest_write_file(f->dir, "linkd.toml", text);
-        lk_free(text);
-        f->api = lktest_write_file(f->dir, "api.txt", ADMIN "\n" PASSWORD "\n");
-        chmod(f->api, 0600);
+        lktest_node_init(&f->node, NULL, ADMIN, PASSWORD);
         *state = f;
         return 0;
 }
@@ -58,37 +47,20 @@ static int setup(void **state) {
 /* The same node on a fresh PostgreSQL database. */
 static int setup_postgres(void **state) {
         setup(state);
-        fixture *f = *state;
-        f->pg_url = lktest_pg_create_db();
-        char *text = lk_asprintf("[Database]\nURL = '%s'\n", f->pg_url);
-        f->secrets = lktest_write_file(f->dir, "secrets.toml", text);
-        chmod(f->secrets, 0600);
-        lk_free(text);
+        lktest_node_use_postgres(&((fixture *)*state)->node);
         return 0;
 }
 
 static int teardown(void **state) {
         fixture *f = *state;
-        lktest_proc_done(&f->proc);
-        lktest_pg_drop_db(f->pg_url);
-        lk_free(f->secrets);
-        lk_free(f->config);
-        lk_free(f->api);
+        lktest_node_done(&f->node);
         lk_free(f->cookie);
-        lktest_rmrf(f->dir);
         lk_free(f);
         return 0;
 }
 
 static lktest_http call_as(fixture *f, const char *cookie, const char *method, const char *path, const char *body) {
-        char *url = lk_asprintf("http://127.0.0.1:%u%s", f->port, path);
-        char *cookie_header = cookie ? lk_asprintf("Cookie: clsession=%s", cookie) : NULL;
-        const char *headers[] = {"Content-Type: application/json", cookie_header, NULL};
-        lktest_http r;
-        assert_int_equal(lktest_http_send(method, url, headers, body ? body : "", body ? strlen(body) : 0, &r), 0);
-        lk_free(url);
-        lk_free(cookie_header);
-        return r;
+        return lktest_node_call(&f->node, cookie, method, path, body);
 }
 
 static lktest_http call(fixture *f, const char *method, const char *path, const char *body) {
@@ -96,38 +68,17 @@ static lktest_http call(fixture *f, const char *method, const char *path, const 
 }
 
 static char *log_in(fixture *f, const char *email, const char *password) {
-        char *body = lk_asprintf("{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
-        lktest_http r = call_as(f, NULL, "POST", "/sessions", body);
-        lk_free(body);
-        if (r.status != 200)
-                fail_msg("login: %ld %s", r.status, r.body);
-        char *set_cookie = lktest_http_header(&r, "Set-Cookie");
-        char *token = lk_strndup(set_cookie + 10, strcspn(set_cookie + 10, ";"));
-        lk_free(set_cookie);
-        lktest_http_done(&r);
-        return token;
+        return lktest_node_login(&f->node, email, password);
 }
 
 static void start_node(fixture *f) {
-        const char *argv[] = {"node",   "start", "--config",  f->config, "--api",
-                              f->api,   f->secrets ? "--secrets" : NULL, f->secrets, NULL};
-        lktest_proc_start(&f->proc, f->dir, argv, NULL);
-        char *line = lktest_proc_wait_log(&f->proc, "API listening", STARTUP_LIMIT);
-        if (!line) {
-                char *log = lktest_read_file(f->proc.log_path);
-                fail_msg("linkd did not start; its log:\n%s", log ? log : "(none)");
-        }
-        f->port = lktest_port_from_log(line);
-        lk_free(line);
+        lktest_node_start(&f->node);
         lk_free(f->cookie);
         f->cookie = log_in(f, ADMIN, PASSWORD);
 }
 
 static void stop_node(fixture *f) {
-        kill(f->proc.pid, SIGTERM);
-        assert_true(lktest_proc_wait(&f->proc, 10 * LK_USEC_PER_SEC));
-        assert_int_equal(f->proc.exit_status, 0);
-        lktest_proc_done(&f->proc);
+        lktest_node_stop(&f->node);
 }
 
 static json_t *json_of(const lktest_http *r) {
@@ -269,7 +220,7 @@ static void cron_jobs_fire_across_a_restart(void **state) {
         assert_int_equal(r.status, 204);
         lktest_http_done(&r);
         sleep(2);
-        char *log = lktest_read_file(f->proc.log_path);
+        char *log = lktest_read_file(f->node.proc.log_path);
         assert_null(strstr(log, "cannot store pipeline run"));
         lk_free(log);
         json_t *j = expect_json(f, "GET", "/v2/jobs", NULL, 200);

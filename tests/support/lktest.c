@@ -338,15 +338,28 @@ static char *with_database(const char *url, const char *name) {
         return lk_asprintf("%.*s/%s%s", (int)(path - url), url, name, query);
 }
 
-void lktest_pg_admin(const char *sql) {
+/* Runs sql on the admin connection; the error text (lk_free it), or NULL. */
+static char *try_admin(const char *sql) {
         PGconn *conn = PQconnectdb(lktest_env("LINKD_TEST_PG_URL"));
-        if (PQstatus(conn) != CONNECTION_OK)
-                fail_msg("cannot reach the test PostgreSQL: %s", PQerrorMessage(conn));
-        PGresult *res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-                fail_msg("%s: %s", sql, PQerrorMessage(conn));
-        PQclear(res);
+        char *error = NULL;
+        if (PQstatus(conn) != CONNECTION_OK) {
+                error = lk_asprintf("cannot reach the test PostgreSQL: %s", PQerrorMessage(conn));
+        } else {
+                PGresult *res = PQexec(conn, sql);
+                if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+                        error = lk_asprintf("%s: %s", sql, PQerrorMessage(conn));
+                PQclear(res);
+        }
         PQfinish(conn);
+        return error;
+}
+
+void lktest_pg_admin(const char *sql) {
+        char *error = try_admin(sql);
+        if (error) {
+                fail_msg("%s", error);
+                lk_free(error);
+        }
 }
 
 char *lktest_pg_create_db(void) {
@@ -365,7 +378,18 @@ void lktest_pg_drop_db(char *url) {
         const char *at = strchr(url, '@');
         const char *path = strchr(at ? at : url, '/');
         char *sql = lk_asprintf("DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)strcspn(path + 1, "?"), path + 1);
-        lktest_pg_admin(sql);
+        /* A server busy with every other test in parallel may refuse for a
+         * moment (a connection slot, a backend still exiting): try again. */
+        char *error = try_admin(sql);
+        for (int attempt = 1; error && attempt < 10; attempt++) {
+                usleep(200000);
+                lk_free(error);
+                error = try_admin(sql);
+        }
         lk_free(sql);
         lk_free(url);
+        if (error) {
+                fail_msg("%s", error);
+                lk_free(error);
+        }
 }
