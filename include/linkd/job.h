@@ -127,6 +127,10 @@ typedef struct lk_job_errors {
 
 #define LK_JOB_ERRORS_INIT {NULL, 0}
 
+/* Appends a copy of message, about line (0: no line), for checks that
+ * need more than the spec (a named external initiator must exist). */
+void lk_job_errors_add(lk_job_errors *errors, uint32_t line, const char *message);
+
 /* Frees the errors' contents and empties them. */
 void lk_job_errors_done(lk_job_errors *errors);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "linkd/alloc.h"
+#include "linkd/bridges.h"
 #include "linkd/cron.h"
 
 /* A started job. */
@@ -254,12 +255,41 @@ static void stop_job(lk_spawner *sp, active_job *job) {
 
 /* ---- create and delete ---- */
 
+/* A webhook job may name only external initiators that exist, with
+ * Chainlink's message for each one that does not. */
+static int check_initiators(lk_spawner *sp, const lk_job_spec *spec, lk_job_errors *errors, lk_err *err) {
+        if (spec->type != LK_JOB_WEBHOOK)
+                return 0;
+        int r = 0;
+        for (size_t i = 0; i < spec->u.webhook.external_initiator_count; i++) {
+                const char *name = spec->u.webhook.external_initiators[i].name;
+                bool exists = false;
+                lk_err why = LK_ERR_INIT;
+                if (lk_external_initiator_exists(sp->store, name, &exists, &why) < 0)
+                        return lk_err_set(err, why.code, "%s", why.msg);
+                if (exists)
+                        continue;
+                char message[512];
+                snprintf(message, sizeof message, "unable to find external initiator named %s: "
+                         "sql: no rows in result set", name);
+                if (errors)
+                        lk_job_errors_add(errors, 0, message);
+                if (r == 0)
+                        r = lk_err_set(err, -EINVAL, "%s", message);
+        }
+        return r;
+}
+
 int lk_spawner_create(lk_spawner *sp, const char *toml, size_t len, int64_t *ret_job_id, lk_job_errors *ret_errors,
                       lk_err *err) {
         lk_job_spec *spec;
         int r = lk_job_spec_parse(toml, len, &parse_options, &spec, ret_errors, err);
         if (r < 0)
                 return r;
+        if ((r = check_initiators(sp, spec, ret_errors, err)) < 0) {
+                lk_job_spec_free(spec);
+                return r;
+        }
         char *text = lk_strndup(toml, len);
         int64_t job_id = 0, pipeline_spec_id = 0;
         r = lk_jobs_insert(sp->store, spec, text, &job_id, &pipeline_spec_id, err);

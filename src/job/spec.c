@@ -47,6 +47,10 @@ static void add_error_at(lk_job_errors *errors, uint32_t line, uint32_t column, 
 
 #define add_error(p, line, ...) add_error_at((p)->errors, (line), 0, __VA_ARGS__)
 
+void lk_job_errors_add(lk_job_errors *errors, uint32_t line, const char *message) {
+        add_error_at(errors, line, 0, "%s", message);
+}
+
 void lk_job_errors_done(lk_job_errors *errors) {
         for (size_t i = 0; i < errors->count; i++)
                 lk_free(errors->items[i].message);

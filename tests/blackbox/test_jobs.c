@@ -300,6 +300,81 @@ static void bad_specs_get_every_error(void **state) {
         json_decref(expect_json(f, "GET", "/v2/jobs/abc", NULL, 404));
 }
 
+typedef struct initiator {
+        char *key, *secret;
+} initiator;
+
+static initiator create_initiator(fixture *f, const char *name) {
+        char *body = lk_asprintf("{\"name\":\"%s\"}", name);
+        json_t *j = expect_json(f, "POST", "/v2/external_initiators", body, 201);
+        lk_free(body);
+        json_t *attributes = json_object_get(json_object_get(j, "data"), "attributes");
+        initiator ei = {lk_strdup(json_string_value(json_object_get(attributes, "incomingAccessKey"))),
+                        lk_strdup(json_string_value(json_object_get(attributes, "incomingSecret")))};
+        json_decref(j);
+        return ei;
+}
+
+static long run_as_initiator(fixture *f, const char *external, const initiator *ei, const char *secret) {
+        char *url = lk_asprintf("http://127.0.0.1:%u/v2/jobs/%s/runs", f->node.port, external);
+        char *key_header = lk_asprintf("X-Chainlink-EA-AccessKey: %s", ei->key);
+        char *secret_header = lk_asprintf("X-Chainlink-EA-Secret: %s", secret ? secret : ei->secret);
+        const char *headers[] = {key_header, secret_header, NULL};
+        lktest_http r;
+        assert_int_equal(lktest_http_send("POST", url, headers, "{\"x\": 2}", 8, &r), 0);
+        long status = r.status;
+        if (status == 200)
+                assert_non_null(strstr(r.body, "\"outputs\":[\"6\"]"));
+        lktest_http_done(&r);
+        lk_free(url);
+        lk_free(key_header);
+        lk_free(secret_header);
+        return status;
+}
+
+#define EI_WEBHOOK_TOML(NAME)                                                                                   \
+        "type = \"webhook\"\nschemaVersion = 1\n"                                                          \
+        "externalInitiators = [ { name = \"" NAME "\", spec = \"{}\" } ]\n"                               \
+        "observationSource = \"\"\"\n"                                                                       \
+        "parse [type=jsonparse path=\"x\" data=\"$(jobRun.requestBody)\"]\n"                                \
+        "mult [type=multiply input=\"$(parse)\" times=3]\n"                                                   \
+        "parse -> mult\n\"\"\"\n"
+
+/* Webhook runs by external initiators: only one the job lists, with its
+ * secret, and only when [JobPipeline] ExternalInitiatorsEnabled. */
+static void initiators_run_webhook_jobs(void **state) {
+        fixture *f = *state;
+        lktest_node_done(&f->node);
+        lktest_node_init(&f->node, "[JobPipeline]\nExternalInitiatorsEnabled = true\n", ADMIN, PASSWORD);
+        start_node(f);
+        initiator one = create_initiator(f, "ei-one"), two = create_initiator(f, "ei-two");
+        char *body = create_body(EI_WEBHOOK_TOML("ei-missing"));
+        json_t *j = expect_json(f, "POST", "/v2/jobs", body, 422);
+        lk_free(body);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "detail")),
+                            "unable to find external initiator named ei-missing: sql: no rows in result set");
+        json_decref(j);
+        char external[37];
+        create_job(f, EI_WEBHOOK_TOML("ei-one"), external);
+        assert_int_equal(run_as_initiator(f, external, &one, NULL), 200);
+        assert_int_equal(run_as_initiator(f, external, &two, NULL), 401);
+        assert_int_equal(run_as_initiator(f, external, &one, "00000000000000000000000000000000"), 401);
+        lk_free(one.key);
+        lk_free(one.secret);
+
+        /* the same initiator, on a node that does not let initiators in */
+        stop_node(f);
+        char *text = lk_asprintf("RootDir = '%s/root'\n[WebServer]\nHTTPPort = 0\n", f->node.dir);
+        lk_free(lktest_write_file(f->node.dir, "linkd.toml", text));
+        lk_free(text);
+        start_node(f);
+        initiator again = {two.key, two.secret};
+        create_job(f, EI_WEBHOOK_TOML("ei-two"), external);
+        assert_int_equal(run_as_initiator(f, external, &again, NULL), 401);
+        lk_free(two.key);
+        lk_free(two.secret);
+}
+
 static void roles(void **state) {
         fixture *f = *state;
         start_node(f);
@@ -351,6 +426,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(failing_jobs_keep_their_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(bad_specs_get_every_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(roles, setup, teardown),
+                cmocka_unit_test_setup_teardown(initiators_run_webhook_jobs, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
