@@ -22,6 +22,7 @@ typedef struct token_args {
         char found_hash[DIGEST_HEX_LEN + 1];
         lk_role role;
         bool expired;       /* the session was idle too long */
+        bool stale;         /* last_used is old enough to be worth writing again */
         bool mismatch;      /* the API secret is not the token's */
 } token_args;
 
@@ -54,9 +55,17 @@ int lk_session_create(lk_store *store, const char *email, char ret_token[static 
         return 0;
 }
 
-/* Reads the session, then in the same transaction either touches it or,
- * when it has been idle too long, deletes it. */
-static int check_session_body(lk_db *db, void *arg, lk_err *err) {
+/* How stale last_used may get before a request writes it again: a write
+ * (an fsync on SQLite) per request would cost more than the request, and
+ * the idle timeout only needs last_used to within a small part of it. */
+static lk_usec touch_interval(lk_usec idle_timeout) {
+        lk_usec tenth = idle_timeout / 10;
+        return tenth < 60 * LK_USEC_PER_SEC ? tenth : 60 * LK_USEC_PER_SEC;
+}
+
+/* Reads the session: a read transaction, so that a request that needs no
+ * write does not queue behind the writers. */
+static int read_session_body(lk_db *db, void *arg, lk_err *err) {
         token_args *a = arg;
         lk_stmt *st;
         int r = lk_db_prepare(db, "SELECT s.email, u.role, s.last_used FROM sessions s JOIN users u"
@@ -65,26 +74,33 @@ static int check_session_body(lk_db *db, void *arg, lk_err *err) {
         if (r < 0)
                 return r;
         lk_stmt_bind_text(st, 1, a->key, SIZE_MAX);
+        lk_freep(&a->found_email);
         if ((r = lk_stmt_step(st, err)) == 1) {
-                lk_free(a->found_email);
                 a->found_email = lk_strdup(lk_stmt_text(st, 0, NULL));
                 lk_role_parse(lk_stmt_text(st, 1, NULL), &a->role, NULL);
-                a->expired = lk_stmt_time(st, 2) + a->idle_timeout < a->now;
+                lk_usec last_used = lk_stmt_time(st, 2);
+                a->expired = last_used + a->idle_timeout < a->now;
+                a->stale = last_used + touch_interval(a->idle_timeout) < a->now;
         }
         lk_stmt_done(st);
-        if (r != 1)
-                return r;
-        r = lk_db_prepare(db, a->expired ? "DELETE FROM sessions WHERE id = $1"
-                                         : "UPDATE sessions SET last_used = $2 WHERE id = $1",
-                          &st, err);
-        if (r < 0)
-                return r;
+        return r < 0 ? r : 0;
+}
+
+static int bind_touch(lk_stmt *st, void *arg, lk_err *err) {
+        token_args *a = arg;
         lk_stmt_bind_text(st, 1, a->key, SIZE_MAX);
-        if (!a->expired)
-                lk_stmt_bind_time(st, 2, a->now);
-        r = lk_stmt_run(st, err);
-        lk_stmt_done(st);
-        return r;
+        lk_stmt_bind_time(st, 2, a->now);
+        return 0;
+}
+
+static int bind_key(lk_stmt *st, void *arg, lk_err *err);
+
+/* An expired session is forgotten; a stale one marked used now. */
+static int expire_or_touch(lk_store *store, token_args *a, lk_err *err) {
+        lk__statement o = {a->expired ? "DELETE FROM sessions WHERE id = $1"
+                                      : "UPDATE sessions SET last_used = $2 WHERE id = $1",
+                           a->expired ? bind_key : bind_touch, NULL, a, false, 0};
+        return lk__statement_run(store, &o, err);
 }
 
 int lk_session_check(lk_store *store, const char *token, lk_usec idle_timeout, char **ret_email, lk_role *ret_role,
@@ -94,7 +110,9 @@ int lk_session_check(lk_store *store, const char *token, lk_usec idle_timeout, c
         char digest[DIGEST_HEX_LEN + 1];
         lk__digest_hex(token, NULL, digest);
         token_args a = {.key = digest, .now = lk_now_realtime(), .idle_timeout = idle_timeout};
-        int r = lk_store_tx(store, check_session_body, &a, err);
+        int r = lk_store_read(store, read_session_body, &a, err);
+        if (r == 0 && a.found_email && (a.expired || a.stale))
+                r = expire_or_touch(store, &a, err);
         if (r < 0 || !a.found_email || a.expired) {
                 lk_free(a.found_email);
                 return r < 0 ? r : lk_err_set(err, -EACCES, BAD_CREDENTIALS);

@@ -146,11 +146,11 @@ static void put_job(lk__jobs_api *api, lk_buf *out, const lk_job_row *row, bool 
         lk_buf_printf(out, ",\"pipelineSpec\":{\"id\":%" PRId64 ",\"dotDagSource\":", row->pipeline_spec_id);
         put_string(out, row->observation_source);
         lk_buf_putc(out, '}');
-        char *schedule = lk_spawner_schedule(api->spawner, row->id);
-        if (schedule)
-                put_cron_spec(out, schedule);
-        lk_free(schedule);
         if (full) {
+                char *schedule = lk_spawner_schedule(api->spawner, row->id);
+                if (schedule)
+                        put_cron_spec(out, schedule);
+                lk_free(schedule);
                 lk_buf_puts(out, ",\"toml\":");
                 put_string(out, row->toml);
                 lk_buf_puts(out, ",\"errors\":[");

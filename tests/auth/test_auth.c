@@ -250,6 +250,25 @@ static void sessions_open_touch_expire_and_close(void **state) {
         assert_int_equal(lk_session_create(f->store, "ghost@example.com", token, &err), -ENOENT);
 }
 
+/* A session in use outlives its idle timeout: each use within a tenth of
+ * it keeps last_used fresh enough (without writing on every request). */
+static void sessions_in_use_stay_open(void **state) {
+        fixture *f = *state;
+        create_user(f, "ops@example.com", LK_ROLE_RUN);
+        lk_err err = LK_ERR_INIT;
+        char token[LK_SESSION_TOKEN_LEN + 1];
+        assert_int_equal(lk_session_create(f->store, "ops@example.com", token, &err), 0);
+        lk_usec timeout = 300 * LK_USEC_PER_MSEC;
+        for (int i = 0; i < 12; i++) { /* 12 x 60 ms: well past the timeout */
+                usleep(60000);
+                char *email = NULL;
+                lk_role role;
+                if (lk_session_check(f->store, token, timeout, &email, &role, &err) < 0)
+                        fail_msg("use %d: %s", i, err.msg);
+                lk_free(email);
+        }
+}
+
 /* ---- API tokens ---- */
 
 static void api_tokens_are_checked_and_replaced(void **state) {
@@ -349,6 +368,7 @@ int main(void) {
                 BOTH(user_errors),
                 BOTH(role_password_and_delete),
                 BOTH(sessions_open_touch_expire_and_close),
+                BOTH(sessions_in_use_stay_open),
                 BOTH(api_tokens_are_checked_and_replaced),
                 cmocka_unit_test_prestate_setup_teardown(nothing_secret_is_stored_in_the_clear, setup, teardown,
                                                          &sqlite_backend),
