@@ -17,6 +17,8 @@
 static const char admin_usage[] =
         "usage: linkd admin login [--file CREDENTIALS] [--remote-node-url URL]\n"
         "       linkd admin logout [--remote-node-url URL]\n"
+        "       linkd admin users list [--json] [--remote-node-url URL]\n"
+        "       linkd admin users create --file CREDENTIALS [--role admin|edit|run|view] [--remote-node-url URL]\n"
         "\n"
         "login opens a session with the node's API: the email and password come\n"
         "from CREDENTIALS (first line the email, second the password) or, without\n"
@@ -173,11 +175,68 @@ static int admin_logout(int argc, char **argv) {
         return status;
 }
 
+/* A new user (an admin's session is needed): the email and password from
+ * CREDENTIALS, as for login, so that the password is never an argument. */
+static int users_create(int argc, char **argv) {
+        const char *file = NULL, *role = "view";
+        const lk__client_option opts[] = {{"file", &file, NULL}, {"role", &role, NULL}, {NULL, NULL, NULL}};
+        lk__client c;
+        int status = lk__client_init(&c, argc, argv, opts, 0, 0, admin_usage);
+        if (status != LK_EXIT_OK)
+                return status;
+        credentials cr = {{0}, {0}};
+        if (!file || credentials_from_file(file, &cr) < 0) {
+                if (!file)
+                        fputs("linkd: admin users create needs --file CREDENTIALS\n", stderr);
+                lk__client_done(&c);
+                return LK_EXIT_USAGE;
+        }
+        char *login = login_body(&cr);
+        explicit_bzero(&cr, sizeof cr);
+        lk_buf body = LK_BUF_INIT;
+        lk_buf_append(&body, login, strlen(login) - 1); /* reopen the object */
+        lk_buf_puts(&body, ",\"role\":\"");
+        lk_buf_put_json_escaped(&body, role, strlen(role));
+        lk_buf_puts(&body, "\"}");
+        explicit_bzero(login, strlen(login));
+        lk_free(login);
+        lk__reply reply = LK__REPLY_INIT;
+        status = lk__client_request(&c, "POST", "/v2/users", lk_buf_str(&body), &reply);
+        explicit_bzero(body.data, body.len);
+        lk_buf_done(&body);
+        if (status == LK_EXIT_OK && !lk__client_print_json(&c, &reply)) {
+                char *email = lk__json_text(reply.doc, "data.attributes.email");
+                char *granted = lk__json_text(reply.doc, "data.attributes.role");
+                printf("Created user %s with role %s\n", email, granted);
+                lk_free(email);
+                lk_free(granted);
+        }
+        lk__reply_done(&reply);
+        lk__client_done(&c);
+        return status;
+}
+
+static int users_list(int argc, char **argv) {
+        lk__client c;
+        int status = lk__client_init(&c, argc, argv, NULL, 0, 0, admin_usage);
+        if (status != LK_EXIT_OK)
+                return status;
+        static const char *const header[] = {"EMAIL", "ROLE", "CREATED", NULL};
+        static const char *const paths[] = {"attributes.email", "attributes.role", "attributes.createdAt", NULL};
+        status = lk__client_list(&c, "/v2/users", header, paths);
+        lk__client_done(&c);
+        return status;
+}
+
 int lk_cmd_admin(int argc, char **argv) {
         if (argc >= 2 && strcmp(argv[1], "login") == 0)
                 return admin_login(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "logout") == 0)
                 return admin_logout(argc - 1, argv + 1);
+        if (argc >= 3 && strcmp(argv[1], "users") == 0 && strcmp(argv[2], "create") == 0)
+                return users_create(argc - 2, argv + 2);
+        if (argc >= 3 && strcmp(argv[1], "users") == 0 && strcmp(argv[2], "list") == 0)
+                return users_list(argc - 2, argv + 2);
         fputs(admin_usage, stderr);
         return LK_EXIT_USAGE;
 }

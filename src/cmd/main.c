@@ -19,6 +19,8 @@ static const char usage[] =
         "                                                   run a DOT pipeline once, print the result as JSON\n"
         "  cron next SCHEDULE [--from TIME] [--count N]     print when a cron schedule fires next\n"
         "  admin login [--file FILE] | logout               open or end a session with a node's API\n"
+        "  admin users create --file FILE [--role R] | list\n"
+        "                                                   add or list the node's users\n"
         "  jobs create|list|show|delete|run ...             manage a node's jobs (linkd jobs for more)\n"
         "  runs list [--job ID] | show ID                   a node's pipeline runs\n"
         "  bridges create|list|delete ...                   a node's bridges\n"

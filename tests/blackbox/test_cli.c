@@ -333,6 +333,29 @@ static void bridges_and_initiators(void **state) {
         lk_free(token);
 }
 
+/* Users are created from a credentials file, never a password argument. */
+static void admin_creates_users(void **state) {
+        fixture *f = *state;
+        start_node(f);
+        log_in(f);
+        char *file = lktest_write_file(f->node.dir, "viewer.txt", "viewer@example.com\nlooking-but-not-touching-1\n");
+        expect_done(RUN(f, "admin", "users", "create", "--file", file, "--role", "view"), 0,
+                    "Created user viewer@example.com with role view", NULL);
+        expect_done(RUN(f, "admin", "users", "create", "--file", file), 1, NULL, "409");
+        expect_done(RUN(f, "admin", "users", "create", "--role", "view"), 2, NULL, "needs --file");
+        result r = RUN(f, "admin", "users", "list");
+        expect(r, 0, "viewer@example.com", NULL);
+        assert_null(strstr(r.out, "looking-but-not-touching"));
+        done(&r);
+        /* the viewer may not create users */
+        char *cookie_file = lk_asprintf("%s/cookie", f->root);
+        unlink(cookie_file);
+        lk_free(cookie_file);
+        expect_done(RUN(f, "admin", "login", "--file", file, "--remote-node-url", f->url), 0, "Logged in", NULL);
+        expect_done(RUN(f, "admin", "users", "create", "--file", f->node.api), 1, NULL, "403");
+        lk_free(file);
+}
+
 static void node_health(void **state) {
         fixture *f = *state;
         start_node(f);
@@ -383,6 +406,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(jobs_and_runs, setup, teardown),
                 cmocka_unit_test_setup_teardown(cron_jobs_show_their_next_fire_times, setup, teardown),
                 cmocka_unit_test_setup_teardown(bridges_and_initiators, setup, teardown),
+                cmocka_unit_test_setup_teardown(admin_creates_users, setup, teardown),
                 cmocka_unit_test_setup_teardown(node_health, setup, teardown),
                 cmocka_unit_test_setup_teardown(logout_ends_the_session, setup, teardown),
                 cmocka_unit_test_setup_teardown(errors_without_a_node, setup, teardown),
