@@ -1,7 +1,6 @@
 #include "linkd/uuid.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -37,7 +36,16 @@ int lk_uuid_v4(char out[static 37]) {
                 return r;
         b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
         b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-        snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        /* By hand: every task run of every run takes one, and snprintf's
+         * sixteen %02x cost more than the rest of a cron firing. */
+        static const char digits[] = "0123456789abcdef";
+        char *p = out;
+        for (int i = 0; i < 16; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        *p++ = '-';
+                *p++ = digits[b[i] >> 4];
+                *p++ = digits[b[i] & 15];
+        }
+        *p = '\0';
         return 0;
 }
