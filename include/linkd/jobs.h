@@ -45,6 +45,10 @@ int lk_jobs_find_external(lk_store *store, const char *external_job_id, int64_t 
 /* Deletes the job, its pipeline spec, runs and errors.  -ENOENT. */
 int lk_jobs_delete(lk_store *store, int64_t id, lk_err *err);
 
+/* The ids of the jobs whose pipelines have a bridge task naming bridge,
+ * in *ret_ids (lk_free it), as Chainlink checks before deleting a bridge. */
+int lk_jobs_using_bridge(lk_store *store, const char *bridge, int64_t **ret_ids, size_t *ret_count, lk_err *err);
+
 /* ---- job_spec_errors ---- */
 
 /* Records description for the job, or counts one more occurrence of it. */

@@ -53,6 +53,9 @@ lk_pipeline_spec *lk_pipeline_spec_ref(lk_pipeline_spec *spec);
 /* Accepts NULL; returns NULL. */
 lk_pipeline_spec *lk_pipeline_spec_unref(lk_pipeline_spec *spec);
 size_t lk_pipeline_spec_task_count(const lk_pipeline_spec *spec);
+/* Whether a bridge task of the pipeline names bridge (case-insensitive,
+ * as bridge names are). */
+bool lk_pipeline_spec_uses_bridge(const lk_pipeline_spec *spec, const char *bridge);
 /* Whether the pipeline has a task that can suspend the run (an async
  * bridge): such runs are stored before they execute. */
 bool lk_pipeline_spec_has_async(const lk_pipeline_spec *spec);

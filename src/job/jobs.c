@@ -238,6 +238,57 @@ int lk_jobs_find_external(lk_store *store, const char *external_job_id, int64_t 
         return r;
 }
 
+/* ---- the jobs of a bridge ---- */
+
+typedef struct bridge_users {
+        const char *bridge;
+        int64_t *ids;
+        size_t count;
+} bridge_users;
+
+static bool pipeline_uses_bridge(const char *source, const char *bridge) {
+        /* Most pipelines do not even mention the name: no parse for them. */
+        if (!strcasestr(source, bridge))
+                return false;
+        lk_pipeline_spec *spec = NULL;
+        if (lk_pipeline_spec_new(&(lk_pipeline_spec_options){.source = source, .source_len = SIZE_MAX}, &spec,
+                                 NULL) < 0)
+                return false;
+        bool uses = lk_pipeline_spec_uses_bridge(spec, bridge);
+        lk_pipeline_spec_unref(spec);
+        return uses;
+}
+
+static int bridge_users_body(lk_db *db, void *arg, lk_err *err) {
+        bridge_users *a = arg;
+        lk_freep(&a->ids);
+        a->count = 0;
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "SELECT j.id, p.dot_dag_source" JOB_FROM " ORDER BY j.id", &st, err);
+        if (r < 0)
+                return r;
+        while ((r = lk_stmt_step(st, err)) == 1) {
+                if (!pipeline_uses_bridge(lk_stmt_text(st, 1, NULL), a->bridge))
+                        continue;
+                a->ids = lk_realloc(a->ids, (a->count + 1) * sizeof *a->ids);
+                a->ids[a->count++] = lk_stmt_int64(st, 0);
+        }
+        lk_stmt_done(st);
+        return r;
+}
+
+int lk_jobs_using_bridge(lk_store *store, const char *bridge, int64_t **ret_ids, size_t *ret_count, lk_err *err) {
+        bridge_users a = {bridge, NULL, 0};
+        int r = lk_store_read(store, bridge_users_body, &a, err);
+        if (r < 0) {
+                lk_free(a.ids);
+                return r;
+        }
+        *ret_ids = a.ids;
+        *ret_count = a.count;
+        return 0;
+}
+
 /* ---- delete ---- */
 
 typedef struct id_args {

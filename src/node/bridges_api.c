@@ -5,12 +5,14 @@
 #include "bridges_api.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "linkd/alloc.h"
 #include "linkd/auth.h"
 #include "linkd/bridges.h"
+#include "linkd/jobs.h"
 #include "linkd/value.h"
 
 #define DEFAULT_PAGE_SIZE 25
@@ -325,6 +327,28 @@ static void serve_bridges_update(void *arg, const lk_web_request *request, lk_we
         lk_value_unref(body);
 }
 
+/* A bridge that jobs use stays: 409 with their ids, as Chainlink says it. */
+static bool bridge_in_use(lk_store *store, const char *name, lk_web_response *response) {
+        int64_t *ids = NULL;
+        size_t count = 0;
+        lk_err err = LK_ERR_INIT;
+        if (lk_jobs_using_bridge(store, name, &ids, &count, &err) < 0) {
+                lk_web_response_error(response, 500, "cannot check the bridge's jobs: %s", err.msg);
+                return true;
+        }
+        if (count > 0) {
+                lk_buf list = LK_BUF_INIT;
+                for (size_t i = 0; i < count; i++)
+                        lk_buf_printf(&list, "%s%" PRId64, i ? " " : "", ids[i]);
+                lk_web_response_error(response, 409,
+                                      "can't remove the bridge because there are jobs associated with it: [%s]",
+                                      lk_buf_str(&list));
+                lk_buf_done(&list);
+        }
+        lk_free(ids);
+        return count > 0;
+}
+
 /* Answers with the bridge as it was, as Chainlink does. */
 static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
         const char *name = tail_name(request, response);
@@ -334,6 +358,10 @@ static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_we
                 return;
         if (lk_bridge_get(arg, name, &b, &err) < 0) {
                 fail(response, &err, "delete the bridge");
+                return;
+        }
+        if (bridge_in_use(arg, name, response)) {
+                lk_bridge_done(&b);
                 return;
         }
         if (lk_bridge_delete(arg, name, &err) < 0) {

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "linkd/alloc.h"
 
@@ -198,4 +199,14 @@ size_t lk_pipeline_spec_task_count(const lk_pipeline_spec *spec) {
 
 bool lk_pipeline_spec_has_async(const lk_pipeline_spec *spec) {
         return spec->has_async;
+}
+
+bool lk_pipeline_spec_uses_bridge(const lk_pipeline_spec *spec, const char *bridge) {
+        for (size_t i = 0; i < spec->graph->task_count; i++) {
+                const lk_graph_task *t = &spec->graph->tasks[i];
+                const char *name = strcmp(t->type, "bridge") == 0 ? lk_graph_attr_get(t, "name") : NULL;
+                if (name && strcasecmp(name, bridge) == 0)
+                        return true;
+        }
+        return false;
 }

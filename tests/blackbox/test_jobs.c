@@ -375,6 +375,30 @@ static void initiators_run_webhook_jobs(void **state) {
         lk_free(two.secret);
 }
 
+/* A bridge that a job's pipeline uses cannot be deleted until the job is. */
+static void bridges_in_use_stay(void **state) {
+        fixture *f = *state;
+        start_node(f);
+        json_decref(expect_json(f, "POST", "/v2/bridge_types", "{\"name\":\"price\",\"url\":\"http://127.0.0.1:9/\"}", 201));
+        int64_t id = create_job(f,
+                                "type = \"webhook\"\nschemaVersion = 1\n"
+                                "observationSource = \"b [type=bridge name=\\\"Price\\\"]\"\n",
+                                NULL);
+        char *expected = lk_asprintf("can't remove the bridge because there are jobs associated with it: [%lld]",
+                                     (long long)id);
+        json_t *j = expect_json(f, "DELETE", "/v2/bridge_types/price", NULL, 409);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "detail")),
+                            expected);
+        json_decref(j);
+        lk_free(expected);
+        char path[64];
+        snprintf(path, sizeof path, "/v2/jobs/%lld", (long long)id);
+        lktest_http r = call(f, "DELETE", path, NULL);
+        assert_int_equal(r.status, 204);
+        lktest_http_done(&r);
+        json_decref(expect_json(f, "DELETE", "/v2/bridge_types/price", NULL, 200));
+}
+
 static void roles(void **state) {
         fixture *f = *state;
         start_node(f);
@@ -426,6 +450,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(failing_jobs_keep_their_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(bad_specs_get_every_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(roles, setup, teardown),
+                cmocka_unit_test_setup_teardown(bridges_in_use_stay, setup, teardown),
                 cmocka_unit_test_setup_teardown(initiators_run_webhook_jobs, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
