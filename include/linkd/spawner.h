@@ -44,12 +44,13 @@ int lk_spawner_create(lk_spawner *spawner, const char *toml, size_t len, int64_t
 /* Stops the job, then deletes it with its runs.  -ENOENT. */
 int lk_spawner_delete(lk_spawner *spawner, int64_t job_id, lk_err *err);
 
-/* Runs webhook job job_id once with request_body as jobRun.requestBody and
- * meta (may be NULL) as jobRun.meta, and waits for it.  -ENOENT for no
- * such job, -EINVAL for one that is not a webhook job.  The caller owns
- * *ret_run. */
-int lk_spawner_run_webhook(lk_spawner *spawner, int64_t job_id, const char *request_body, size_t body_len,
-                           const lk_value *meta, lk_run **ret_run, lk_err *err);
+/* Starts webhook job job_id once with request_body as jobRun.requestBody
+ * and meta (may be NULL) as jobRun.meta, without waiting: done(done_arg,
+ * run) is called once when the run has finished and been stored (or has
+ * suspended), on a runner thread; on an error return it is not called.
+ * -ENOENT for no such job, -EINVAL for one that is not a webhook job. */
+int lk_spawner_start_webhook(lk_spawner *spawner, int64_t job_id, const char *request_body, size_t body_len,
+                             const lk_value *meta, lk_run_done_fn done, void *done_arg, lk_err *err);
 /* Whether the webhook job lists the external initiator name. */
 bool lk_spawner_initiator_allowed(lk_spawner *spawner, int64_t job_id, const char *name);
 

@@ -74,6 +74,7 @@ typedef struct lk_web_request {
         const char *client_ip; /* the peer's address, for rate limits */
         const lk_web_caller *caller;
         void *connection;      /* for lk_web_request_header */
+        void *state;           /* the server's, for lk_web_defer */
 } lk_web_request;
 
 /* A request header (case-insensitive name), or NULL. */
@@ -104,6 +105,20 @@ typedef struct lk_web_response {
 
 /* Sets a JSON:API error body {"errors":[{"detail": ...}]} and status. */
 void lk_web_response_error(lk_web_response *response, unsigned status, const char *fmt, ...) LK_PRINTF(3, 4);
+
+/* An answer that comes later: a handler that waits for something (a
+ * pipeline run) calls lk_web_defer and returns without blocking the
+ * server's thread; whoever finishes fills lk_web_deferred_response and
+ * calls lk_web_deferred_send, from any thread, exactly once.  When the
+ * server closes first, the client gets 503 and the send only frees. */
+typedef struct lk_web_deferred lk_web_deferred;
+
+/* The caller owns the result until lk_web_deferred_send. */
+lk_web_deferred *lk_web_defer(const lk_web_request *request);
+/* The response to fill: status 200 and JSON unless changed. */
+lk_web_response *lk_web_deferred_response(lk_web_deferred *deferred);
+/* Sends the response and gives up the caller's hold on deferred. */
+void lk_web_deferred_send(lk_web_deferred *deferred);
 
 /* Runs on one of the server's threads; may block briefly (a database
  * transaction), not for long. */

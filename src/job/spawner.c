@@ -154,8 +154,10 @@ static void cron_fire(void *arg, int64_t job_id, int64_t scheduled) {
         lk_value_unref(vars);
 }
 
-int lk_spawner_run_webhook(lk_spawner *sp, int64_t job_id, const char *request_body, size_t body_len,
-                           const lk_value *meta, lk_run **ret_run, lk_err *err) {
+/* The run request of a webhook run (pipeline and vars are new references
+ * the caller lets go). */
+static int webhook_request(lk_spawner *sp, int64_t job_id, const char *request_body, size_t body_len,
+                           const lk_value *meta, lk_run_request *ret, lk_err *err) {
         lk_pipeline_spec *pipeline = NULL;
         lk_value *job_spec = NULL;
         int r = find_runnable(sp, job_id, LK_JOB_WEBHOOK, &pipeline, &job_spec, err);
@@ -164,15 +166,28 @@ int lk_spawner_run_webhook(lk_spawner *sp, int64_t job_id, const char *request_b
         lk_value *job_run = lk_value_map();
         lk_value_map_put(job_run, "requestBody", 11, lk_value_string(request_body, body_len));
         lk_value_map_put(job_run, "meta", 4, meta ? lk_value_ref((lk_value *)meta) : lk_value_null());
-        lk_value *vars = run_vars(job_spec, job_run);
-        r = lk_runner_run(sp->runner,
-                          &(lk_run_request){.spec = pipeline,
-                                            .vars = vars,
-                                            .save_task_runs = true,
-                                            .pre_insert = lk_pipeline_spec_has_async(pipeline)},
-                          ret_run, err);
-        lk_value_unref(vars);
-        lk_pipeline_spec_unref(pipeline);
+        *ret = (lk_run_request){.spec = pipeline,
+                                .vars = run_vars(job_spec, job_run),
+                                .save_task_runs = true,
+                                .pre_insert = lk_pipeline_spec_has_async(pipeline)};
+        return 0;
+}
+
+static void request_done(lk_run_request *request) {
+        lk_value_unref((lk_value *)request->vars);
+        lk_pipeline_spec_unref(request->spec);
+}
+
+int lk_spawner_start_webhook(lk_spawner *sp, int64_t job_id, const char *request_body, size_t body_len,
+                             const lk_value *meta, lk_run_done_fn done, void *done_arg, lk_err *err) {
+        lk_run_request request;
+        int r = webhook_request(sp, job_id, request_body, body_len, meta, &request, err);
+        if (r < 0)
+                return r;
+        request.done = done;
+        request.done_arg = done_arg;
+        r = lk_runner_start(sp->runner, &request, err);
+        request_done(&request);
         return r;
 }
 

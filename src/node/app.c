@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "linkd/alloc.h"
 #include "linkd/multi.h"
@@ -191,11 +190,6 @@ static void resolve_database_hosts(lk_app *app) {
         lk_free(hosts);
 }
 
-static unsigned api_threads(void) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        return cpus > 0 ? (unsigned)(4 * cpus) : 4;
-}
-
 int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
         const lk_config *cfg = options->config;
         lk_store *store;
@@ -229,10 +223,6 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 .commit = options->commit,
                 .started_at = options->started_at,
                 .max_body = cfg->web_server.http_max_size,
-                /* A webhook run holds its request's thread until the run is
-                 * stored: more threads than CPUs keep one slow run from
-                 * holding up the requests queued behind it. */
-                .threads = api_threads(),
         });
         app->rootdir = lk__rootdir_new(cfg->root_dir);
         app->ms = (lk_multistart)LK_MULTISTART_INIT;

@@ -384,6 +384,17 @@ static void show_runs(lk__jobs_api *api, const lk_web_request *request, int64_t 
         lk_buf_done(a.out);
 }
 
+/* On a runner thread: the finished run as the webhook request's answer. */
+static void answer_run(void *arg, lk_run *run) {
+        lk_web_deferred *deferred = arg;
+        lk_web_response *response = lk_web_deferred_response(deferred);
+        lk_buf_printf(&response->body, "{\"data\":{\"type\":\"pipelineRun\",\"id\":\"%" PRId64 "\",\"attributes\":",
+                      lk_run_id(run));
+        lk_run_to_json(run, &response->body);
+        lk_buf_puts(&response->body, "}}");
+        lk_web_deferred_send(deferred);
+}
+
 /* A webhook run, by a user with the run role or by a listed external
  * initiator, answered with the finished run. */
 static void run_webhook(lk__jobs_api *api, const lk_web_request *request, const char *external_id,
@@ -418,17 +429,15 @@ static void run_webhook(lk__jobs_api *api, const lk_web_request *request, const 
         } else if (!has_role(request, response, LK_ROLE_RUN)) {
                 return;
         }
-        lk_run *run = NULL;
-        int r = lk_spawner_run_webhook(api->spawner, job_id, request->body, request->body_len, NULL, &run, &err);
-        if (r < 0) {
-                lk_web_response_error(response, r == -ENOENT ? 404 : r == -EINVAL ? 422 : 500, "%s", err.msg);
-                return;
+        /* The run goes on without this thread; its done callback answers. */
+        lk_web_deferred *deferred = lk_web_defer(request);
+        if (lk_spawner_start_webhook(api->spawner, job_id, request->body, request->body_len, NULL, answer_run,
+                                     deferred, &err) < 0) {
+                int r = err.code;
+                lk_web_response_error(lk_web_deferred_response(deferred), r == -ENOENT ? 404 : r == -EINVAL ? 422 : 500,
+                                      "%s", err.msg);
+                lk_web_deferred_send(deferred);
         }
-        lk_buf_printf(&response->body, "{\"data\":{\"type\":\"pipelineRun\",\"id\":\"%" PRId64 "\",\"attributes\":",
-                      lk_run_id(run));
-        lk_run_to_json(run, &response->body);
-        lk_buf_puts(&response->body, "}}");
-        lk_run_unref(run);
 }
 
 /* ---- routing ---- */

@@ -54,9 +54,31 @@ typedef struct metrics_entry {
         void *arg;
 } metrics_entry;
 
+typedef enum defer_state {
+        DEFER_HANDLING,  /* the handler has not returned yet */
+        DEFER_SUSPENDED, /* the connection waits for the send */
+        DEFER_READY,     /* the response is there to queue */
+} defer_state;
+
+/* Under web->defer_lock, except the response, which the owner fills
+ * before sending and the server reads after. */
+struct lk_web_deferred {
+        lk_web *web;
+        struct MHD_Connection *conn;
+        lk_web_response response;
+        defer_state state;
+        int refs;        /* the owner's until the send, the server's until queued or closed */
+        bool suspended;  /* in web->suspended */
+        bool forced;     /* answered 503 by the close, which waits for it to go out */
+        lk_web_deferred *prev, *next;
+};
+
 /* A request to a module's route, while its body is read. */
 typedef struct api_request {
+        lk_web *web;
         const route_entry *route;
+        lk_web_deferred *deferred; /* set by lk_web_defer */
+        bool forced;               /* a 503 of the close went out on this request */
         lk_web_caller caller;
         char client_ip[INET6_ADDRSTRLEN];
         lk_buf body;
@@ -82,6 +104,11 @@ struct lk_web {
         size_t metrics_count;
         lk_web_authenticate_fn authenticate;
         void *authenticate_arg;
+        pthread_mutex_t defer_lock;
+        lk_web_deferred *suspended; /* connections waiting for a deferred send */
+        bool closing;               /* under defer_lock */
+        int forced_pending;         /* 503s the close resumed and waits for */
+        pthread_cond_t forced_done;
 };
 
 static struct MHD_Response *text_response(const char *content_type, lk_buf *body) {
@@ -353,7 +380,83 @@ void lk_web_response_error(lk_web_response *response, unsigned status, const cha
         lk_buf_puts(&response->body, "\"}]}");
 }
 
-static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url, const char *method, api_request *a) {
+static enum MHD_Result queue_api_response(struct MHD_Connection *conn, lk_web_response *response) {
+        struct MHD_Response *r = text_response(response->content_type ? response->content_type : CONTENT_JSON,
+                                               &response->body);
+        if (response->set_cookie)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, response->set_cookie);
+        enum MHD_Result result = MHD_queue_response(conn, response->status, r);
+        MHD_destroy_response(r);
+        lk_buf_done(&response->body);
+        lk_freep(&response->set_cookie);
+        return result;
+}
+
+/* A 503 of the close is out (or its connection gone); the caller holds
+ * defer_lock. */
+static void forced_done_locked(lk_web *web) {
+        if (--web->forced_pending == 0)
+                pthread_cond_broadcast(&web->forced_done);
+}
+
+/* Drops one hold on d; the caller holds defer_lock. */
+static void deferred_unref_locked(lk_web_deferred *d) {
+        if (--d->refs > 0)
+                return;
+        lk_buf_done(&d->response.body);
+        lk_free(d->response.set_cookie);
+        lk_free(d);
+}
+
+static void unlink_suspended_locked(lk_web *web, lk_web_deferred *d) {
+        if (!d->suspended)
+                return;
+        if (d->prev)
+                d->prev->next = d->next;
+        else
+                web->suspended = d->next;
+        if (d->next)
+                d->next->prev = d->prev;
+        d->suspended = false;
+}
+
+/* Queues the deferred response and lets the server's hold go. */
+static enum MHD_Result answer_deferred(lk_web *web, struct MHD_Connection *conn, api_request *a) {
+        lk_web_deferred *d = a->deferred;
+        enum MHD_Result result = queue_api_response(conn, &d->response);
+        pthread_mutex_lock(&web->defer_lock);
+        a->deferred = NULL;
+        a->forced = d->forced; /* the close waits until it has gone out */
+        deferred_unref_locked(d);
+        pthread_mutex_unlock(&web->defer_lock);
+        return result;
+}
+
+/* After the handler deferred: suspend the connection, unless the answer
+ * is already there (or the server is closing: 503 now). */
+static enum MHD_Result suspend_or_answer(lk_web *web, struct MHD_Connection *conn, api_request *a) {
+        lk_web_deferred *d = a->deferred;
+        pthread_mutex_lock(&web->defer_lock);
+        if (d->state == DEFER_HANDLING && !web->closing) {
+                d->state = DEFER_SUSPENDED;
+                d->suspended = true;
+                d->prev = NULL;
+                d->next = web->suspended;
+                if (web->suspended)
+                        web->suspended->prev = d;
+                web->suspended = d;
+                MHD_suspend_connection(conn);
+                pthread_mutex_unlock(&web->defer_lock);
+                return MHD_YES;
+        }
+        if (d->state == DEFER_HANDLING)
+                lk_web_response_error(&d->response, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+        pthread_mutex_unlock(&web->defer_lock);
+        return answer_deferred(web, conn, a);
+}
+
+static enum MHD_Result serve_api(lk_web *web, struct MHD_Connection *conn, const char *url, const char *method,
+                                 api_request *a) {
         if (a->too_large)
                 return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
         lk_web_request request = {
@@ -365,18 +468,16 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url, c
                 .client_ip = a->client_ip,
                 .caller = &a->caller,
                 .connection = conn,
+                .state = a,
         };
         lk_web_response response = {.status = MHD_HTTP_OK, .content_type = CONTENT_JSON, .body = LK_BUF_INIT};
         a->route->fn(a->route->arg, &request, &response);
-        struct MHD_Response *r = text_response(response.content_type ? response.content_type : CONTENT_JSON,
-                                               &response.body);
-        if (response.set_cookie)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, response.set_cookie);
-        enum MHD_Result result = MHD_queue_response(conn, response.status, r);
-        MHD_destroy_response(r);
-        lk_buf_done(&response.body);
-        lk_free(response.set_cookie);
-        return result;
+        if (a->deferred) {
+                lk_buf_done(&response.body);
+                lk_free(response.set_cookie);
+                return suspend_or_answer(web, conn, a);
+        }
+        return queue_api_response(conn, &response);
 }
 
 /* A module's route: the body is collected (up to max_body), then the
@@ -406,6 +507,7 @@ static enum MHD_Result on_api_request(lk_web *web, struct MHD_Connection *conn, 
                 if (content_length(conn) > max)
                         return queue_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
                 a = lk_calloc(1, sizeof *a);
+                a->web = web;
                 a->route = entry;
                 a->caller = caller;
                 memcpy(a->client_ip, ip, sizeof ip);
@@ -422,7 +524,9 @@ static enum MHD_Result on_api_request(lk_web *web, struct MHD_Connection *conn, 
                 *upload_data_size = 0;
                 return MHD_YES;
         }
-        return serve_api(conn, url, method, a);
+        if (a->deferred) /* resumed: the deferred answer is ready */
+                return answer_deferred(web, conn, a);
+        return serve_api(web, conn, url, method, a);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **request_state,
@@ -432,6 +536,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **request_
         lk_web *web = cls;
         api_request *a = *request_state;
         if (a && (void *)a != (void *)web) {
+                if (a->deferred || a->forced) {
+                        pthread_mutex_lock(&web->defer_lock);
+                        if (a->deferred) { /* never answered: the connection went */
+                                unlink_suspended_locked(web, a->deferred);
+                                if (a->deferred->forced)
+                                        forced_done_locked(web);
+                                deferred_unref_locked(a->deferred);
+                        } else {
+                                forced_done_locked(web);
+                        }
+                        pthread_mutex_unlock(&web->defer_lock);
+                }
                 lk_buf_done(&a->body);
                 lk_free(a);
         }
@@ -539,7 +655,7 @@ static int start_locked(void *arg, lk_err *err) {
          * partial request and holds the connection until the 30 s timeout
          * (found by fuzz/fuzz_http).  poll is level-triggered and does not,
          * and with a thread per core it serves the probes just as fast. */
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
                          (ipv6 ? MHD_USE_IPv6 : 0);
         /* The logger goes first so that it also receives what MHD says
          * about the options after it. */
@@ -566,8 +682,35 @@ static int web_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
         return lk_once_start(&web->once, LK_WEB_NAME, start_locked, web, err);
 }
 
+/* MHD must not stop with suspended connections: they get 503 now, and a
+ * later send only lets its hold go.  The services that defer answers
+ * (the runner) have closed before the server, so no owner is filling a
+ * response while this overwrites it. */
+static void resume_all_for_close(lk_web *web) {
+        pthread_mutex_lock(&web->defer_lock);
+        web->closing = true;
+        while (web->suspended) {
+                lk_web_deferred *d = web->suspended;
+                unlink_suspended_locked(web, d);
+                lk_buf_reset(&d->response.body);
+                lk_web_response_error(&d->response, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+                d->state = DEFER_READY;
+                d->forced = true;
+                web->forced_pending++;
+                MHD_resume_connection(d->conn);
+        }
+        /* The 503s go out before the daemon stops (a bounded wait: a
+         * client that does not read cannot hold the close). */
+        struct timespec deadline = lk_deadline_after(2 * LK_USEC_PER_SEC);
+        while (web->forced_pending > 0)
+                if (pthread_cond_timedwait(&web->forced_done, &web->defer_lock, &deadline) == ETIMEDOUT)
+                        break;
+        pthread_mutex_unlock(&web->defer_lock);
+}
+
 static int stop_locked(void *arg, lk_err *err) {
         lk_web *web = arg;
+        resume_all_for_close(web);
         /* MHD_stop_daemon closes the listening socket we handed it. */
         MHD_stop_daemon(web->daemon);
         web->daemon = NULL;
@@ -596,6 +739,8 @@ lk_web *lk_web_new(const lk_web_options *options) {
         web->empty_body = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(web->empty_body, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         pthread_mutex_init(&web->cache_lock, NULL);
+        pthread_mutex_init(&web->defer_lock, NULL);
+        lk_cond_init_monotonic(&web->forced_done);
         return web;
 }
 
@@ -603,6 +748,36 @@ void lk_web_route(lk_web *web, const char *method, const char *prefix, int min_r
                   void *arg) {
         web->routes = lk_realloc(web->routes, (web->route_count + 1) * sizeof *web->routes);
         web->routes[web->route_count++] = (route_entry){lk_strdup(method), lk_strdup(prefix), min_role, fn, arg};
+}
+
+lk_web_deferred *lk_web_defer(const lk_web_request *request) {
+        api_request *a = request->state;
+        lk_web_deferred *d = lk_calloc(1, sizeof *d);
+        *d = (lk_web_deferred){.web = a->web,
+                               .conn = request->connection,
+                               .response = {.status = MHD_HTTP_OK, .content_type = CONTENT_JSON, .body = LK_BUF_INIT},
+                               .state = DEFER_HANDLING,
+                               .refs = 2};
+        a->deferred = d;
+        return d;
+}
+
+lk_web_response *lk_web_deferred_response(lk_web_deferred *d) {
+        return &d->response;
+}
+
+void lk_web_deferred_send(lk_web_deferred *d) {
+        lk_web *web = d->web;
+        pthread_mutex_lock(&web->defer_lock);
+        if (d->state == DEFER_SUSPENDED) {
+                unlink_suspended_locked(web, d);
+                d->state = DEFER_READY;
+                MHD_resume_connection(d->conn);
+        } else if (d->state == DEFER_HANDLING) {
+                d->state = DEFER_READY; /* the handler's thread answers when it returns */
+        }
+        deferred_unref_locked(d);
+        pthread_mutex_unlock(&web->defer_lock);
 }
 
 size_t lk_web_route_count(const lk_web *web) {
@@ -639,6 +814,8 @@ lk_web *lk_web_free(lk_web *web) {
         rendered_unref(web->cache);
         MHD_destroy_response(web->empty_body);
         pthread_mutex_destroy(&web->cache_lock);
+        pthread_mutex_destroy(&web->defer_lock);
+        pthread_cond_destroy(&web->forced_done);
         lk_once_done(&web->once);
         lk_free(web->loops);
         lk_free(web->listen_ip);

@@ -2,9 +2,11 @@
  * codes, and malformed requests answered with a 4xx. */
 #include "lktest.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_service.h"
 #include "linkd/alloc.h"
@@ -12,6 +14,7 @@
 #include "linkd/web.h"
 
 typedef struct fixture {
+        lk_web_deferred *volatile never; /* serve_never's */
         lk_checker *checker;
         lk_web *web;
         fake_service db;
@@ -32,6 +35,35 @@ static void authenticate(void *arg, const lk_web_request *request, lk_web_caller
 static void serve_whoami(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk_buf_printf(&response->body, "{\"email\":\"%s\",\"role\":%d}", request->caller->email,
                       request->caller->role);
+}
+
+/* ---- deferred answers ---- */
+
+static void *send_later(void *arg) {
+        usleep(50000);
+        lk_web_deferred *d = arg;
+        lk_buf_puts(&lk_web_deferred_response(d)->body, "{\"answer\":\"later\"}");
+        lk_web_deferred_send(d);
+        return NULL;
+}
+
+static void serve_later(void *arg, const lk_web_request *request, lk_web_response *response) {
+        pthread_t t;
+        pthread_create(&t, NULL, send_later, lk_web_defer(request));
+        pthread_detach(t);
+}
+
+/* Sent before the handler returns: answered without a suspend. */
+static void serve_now(void *arg, const lk_web_request *request, lk_web_response *response) {
+        lk_web_deferred *d = lk_web_defer(request);
+        lk_web_deferred_response(d)->status = 202;
+        lk_buf_puts(&lk_web_deferred_response(d)->body, "{\"answer\":\"now\"}");
+        lk_web_deferred_send(d);
+}
+
+/* Never sent until the test says: *arg receives the deferred. */
+static void serve_never(void *arg, const lk_web_request *request, lk_web_response *response) {
+        *(lk_web_deferred *volatile *)arg = lk_web_defer(request);
 }
 
 static int setup_common(void **state, bool with_auth) {
@@ -59,6 +91,9 @@ static int setup_common(void **state, bool with_auth) {
                 lk_web_set_authenticator(f->web, authenticate, NULL);
                 lk_web_route(f->web, "GET", "/v2/edit", 2, serve_whoami, NULL);
                 lk_web_route(f->web, "GET", "/v2/open", LK_WEB_PUBLIC, serve_whoami, NULL);
+                lk_web_route(f->web, "GET", "/v2/later", LK_WEB_PUBLIC, serve_later, NULL);
+                lk_web_route(f->web, "GET", "/v2/now", LK_WEB_PUBLIC, serve_now, NULL);
+                lk_web_route(f->web, "GET", "/v2/never", LK_WEB_PUBLIC, serve_never, (void *)&f->never);
         }
         lk_err err = LK_ERR_INIT;
         if (lk_service_start(lk_web_service(f->web), &f->ctx, &err) < 0)
@@ -249,6 +284,48 @@ static void health_outputs_need_authentication(void **state) {
         assert_get(f, "/readyz?full", "0", 503, "waiting for lease");
 }
 
+/* Answers that come from another thread, later or at once, many at a
+ * time: each client gets its own. */
+static void deferred_answers(void **state) {
+        fixture *f = *state;
+        assert_get(f, "/v2/now", NULL, 202, "{\"answer\":\"now\"}");
+        assert_get(f, "/v2/later", NULL, 200, "{\"answer\":\"later\"}");
+        for (int i = 0; i < 20; i++)
+                assert_get(f, i % 2 ? "/v2/later" : "/v2/now", NULL, i % 2 ? 200 : 202, NULL);
+}
+
+typedef struct pending_get {
+        fixture *f;
+        long status;
+} pending_get;
+
+static void *get_never(void *arg) {
+        pending_get *p = arg;
+        lktest_http r = get(p->f, "/v2/never", NULL);
+        p->status = r.status;
+        lktest_http_done(&r);
+        return NULL;
+}
+
+/* A connection still waiting when the server closes gets 503, and the
+ * late send after the close only lets go. */
+static void close_answers_waiting_requests(void **state) {
+        fixture *f = *state;
+        pending_get p = {f, 0};
+        pthread_t t;
+        pthread_create(&t, NULL, get_never, &p);
+        lk_usec until = lk_now_monotonic() + 10 * LK_USEC_PER_SEC;
+        while (!f->never) {
+                assert_true(lk_now_monotonic() < until);
+                usleep(1000);
+        }
+        usleep(20000); /* let the handler return and the connection suspend */
+        lk_service_close(lk_web_service(f->web), NULL);
+        pthread_join(t, NULL);
+        assert_int_equal(p.status, 503);
+        lk_web_deferred_send(f->never);
+}
+
 static void livez_watches_loops(void **state) {
         fixture *f = *state;
         start_checker(f);
@@ -427,6 +504,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(keeps_connections_alive, setup, teardown),
                 cmocka_unit_test_setup_teardown(port_in_use_is_a_clear_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(routes_check_roles, setup_with_auth, teardown),
+                cmocka_unit_test_setup_teardown(deferred_answers, setup_with_auth, teardown),
+                cmocka_unit_test_setup_teardown(close_answers_waiting_requests, setup_with_auth, teardown),
                 cmocka_unit_test_setup_teardown(health_outputs_need_authentication, setup_with_auth, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
