@@ -423,7 +423,13 @@ static void unlink_suspended_locked(lk_web *web, lk_web_deferred *d) {
 /* Queues the deferred response and lets the server's hold go. */
 static enum MHD_Result answer_deferred(lk_web *web, struct MHD_Connection *conn, api_request *a) {
         lk_web_deferred *d = a->deferred;
-        enum MHD_Result result = queue_api_response(conn, &d->response);
+        pthread_mutex_lock(&web->defer_lock);
+        bool forced = d->forced;
+        pthread_mutex_unlock(&web->defer_lock);
+        /* A 503 of the close leaves d's response alone: its owner may
+         * still be filling it. */
+        enum MHD_Result result = forced ? queue_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL)
+                                        : queue_api_response(conn, &d->response);
         pthread_mutex_lock(&web->defer_lock);
         a->deferred = NULL;
         a->forced = d->forced; /* the close waits until it has gone out */
@@ -449,8 +455,14 @@ static enum MHD_Result suspend_or_answer(lk_web *web, struct MHD_Connection *con
                 pthread_mutex_unlock(&web->defer_lock);
                 return MHD_YES;
         }
-        if (d->state == DEFER_HANDLING)
-                lk_web_response_error(&d->response, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+        if (d->state == DEFER_HANDLING) {
+                /* Closing: 503 now; the owner's later send only lets go. */
+                d->state = DEFER_READY;
+                a->deferred = NULL;
+                deferred_unref_locked(d);
+                pthread_mutex_unlock(&web->defer_lock);
+                return queue_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down", NULL);
+        }
         pthread_mutex_unlock(&web->defer_lock);
         return answer_deferred(web, conn, a);
 }
@@ -682,18 +694,15 @@ static int web_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
         return lk_once_start(&web->once, LK_WEB_NAME, start_locked, web, err);
 }
 
-/* MHD must not stop with suspended connections: they get 503 now, and a
- * later send only lets its hold go.  The services that defer answers
- * (the runner) have closed before the server, so no owner is filling a
- * response while this overwrites it. */
+/* MHD must not stop with suspended connections: they get 503 now (not
+ * their owners' responses, which may still be being filled), and a later
+ * send only lets its hold go. */
 static void resume_all_for_close(lk_web *web) {
         pthread_mutex_lock(&web->defer_lock);
         web->closing = true;
         while (web->suspended) {
                 lk_web_deferred *d = web->suspended;
                 unlink_suspended_locked(web, d);
-                lk_buf_reset(&d->response.body);
-                lk_web_response_error(&d->response, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
                 d->state = DEFER_READY;
                 d->forced = true;
                 web->forced_pending++;
