@@ -16,6 +16,9 @@ void lk__to_hex(const unsigned char *bytes, size_t len, char *out);
 /* Hex SHA-256 of a, or of a ":" b when b is not NULL. */
 void lk__digest_hex(const char *a, const char *b, char out[static 2 * SHA256_DIGEST_SIZE + 1]);
 bool lk__valid_email(const char *email);
+/* Whether stored (stored_len bytes) is the hex digest of salt ":" secret,
+ * compared in constant time. */
+bool lk__secret_matches(const char *salt, const char *secret, const char *stored, size_t stored_len);
 
 typedef int (*lk__stmt_fn)(lk_stmt *st, void *arg, lk_err *err);
 

@@ -1,6 +1,7 @@
 /* Helpers shared by src/auth (see auth.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <nettle/memops.h>
 #include <nettle/sha2.h>
 #include <string.h>
 
@@ -72,3 +73,8 @@ int lk__statement_run(lk_store *store, lk__statement *o, lk_err *err) {
         return lk_store_tx(store, lk__statement_body, o, err);
 }
 
+bool lk__secret_matches(const char *salt, const char *secret, const char *stored, size_t stored_len) {
+        char want[2 * SHA256_DIGEST_SIZE + 1];
+        lk__digest_hex(salt, secret, want);
+        return stored_len == 2 * SHA256_DIGEST_SIZE && memeql_sec(stored, want, stored_len);
+}

@@ -1,7 +1,6 @@
 /* Session tokens and API tokens (see include/linkd/auth.h).  The store
  * keeps digests only: a copy of the database opens no session. */
 #include <errno.h>
-#include <nettle/memops.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +18,6 @@ typedef struct token_args {
         const char *secret; /* the API secret presented */
         lk_usec now, idle_timeout;
         char *found_email;
-        char found_hash[DIGEST_HEX_LEN + 1];
         lk_role role;
         bool expired;       /* the session was idle too long */
         bool stale;         /* last_used is old enough to be worth writing again */
@@ -190,12 +188,9 @@ static int read_token(lk_stmt *st, void *arg, lk_err *err) {
         token_args *a = arg;
         a->found_email = lk_strdup(lk_stmt_text(st, 0, NULL));
         lk_role_parse(lk_stmt_text(st, 1, NULL), &a->role, NULL);
-        char salt[64];
-        snprintf(salt, sizeof salt, "%s", lk_stmt_text(st, 2, NULL));
-        lk__digest_hex(salt, a->secret, a->found_hash);
         size_t len;
         const char *stored = lk_stmt_text(st, 3, &len);
-        a->mismatch = len != DIGEST_HEX_LEN || !memeql_sec(stored, a->found_hash, DIGEST_HEX_LEN);
+        a->mismatch = !lk__secret_matches(lk_stmt_text(st, 2, NULL), a->secret, stored, len);
         return 0;
 }
 

@@ -95,3 +95,13 @@ char *lk_buf_steal(lk_buf *b, size_t *ret_len) {
         b->len = b->cap = 0;
         return s;
 }
+
+void lk_buf_put_json_string(lk_buf *b, const char *s) {
+        if (!s) {
+                lk_buf_puts(b, "null");
+                return;
+        }
+        lk_buf_putc(b, '"');
+        lk_buf_put_json_escaped(b, s, strlen(s));
+        lk_buf_putc(b, '"');
+}

@@ -4,7 +4,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <nettle/memops.h>
 #include <string.h>
 #include <strings.h>
 
@@ -387,11 +386,9 @@ static int check_token_body(lk_db *db, void *arg, lk_err *err) {
         lk_stmt_bind_text(st, 1, a->name, SIZE_MAX);
         a->mismatch = true;
         if ((r = lk_stmt_step(st, err)) == 1) {
-                char want[DIGEST_HEX_LEN + 1];
                 size_t len;
-                lk__digest_hex(lk_stmt_text(st, 0, NULL), a->token, want);
                 const char *stored = lk_stmt_text(st, 1, &len);
-                a->mismatch = len != DIGEST_HEX_LEN || !memeql_sec(stored, want, DIGEST_HEX_LEN);
+                a->mismatch = !lk__secret_matches(lk_stmt_text(st, 0, NULL), a->token, stored, len);
         }
         lk_stmt_done(st);
         return r < 0 ? r : 0;

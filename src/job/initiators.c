@@ -2,7 +2,6 @@
  * include/linkd/bridges.h), with the checks Chainlink's
  * ExternalInitiatorsController makes. */
 #include <errno.h>
-#include <nettle/memops.h>
 #include <string.h>
 
 #include "../auth/auth.h"
@@ -284,11 +283,9 @@ static int authenticate_body(lk_db *db, void *arg, lk_err *err) {
         a->mismatch = true;
         reset(a);
         if ((r = lk_stmt_step(st, err)) == 1) {
-                char want[DIGEST_HEX_LEN + 1];
                 size_t len;
-                lk__digest_hex(lk_stmt_text(st, 1, NULL), a->secret, want);
                 const char *stored = lk_stmt_text(st, 2, &len);
-                a->mismatch = len != DIGEST_HEX_LEN || !memeql_sec(stored, want, DIGEST_HEX_LEN);
+                a->mismatch = !lk__secret_matches(lk_stmt_text(st, 1, NULL), a->secret, stored, len);
                 a->items = lk_calloc(1, sizeof *a->items);
                 a->count = 1;
                 a->items->name = lk_strdup(lk_stmt_text(st, 0, NULL));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "linkd/alloc.h"
 #include "linkd/auth.h"
 #include "linkd/bridges.h"
@@ -136,58 +137,42 @@ static void fail(lk_web_response *response, const lk_err *err, const char *what)
 
 /* ---- documents ---- */
 
-static void put_string(lk_buf *out, const char *s) {
-        if (!s) {
-                lk_buf_puts(out, "null");
-                return;
-        }
-        lk_buf_putc(out, '"');
-        lk_buf_put_json_escaped(out, s, strlen(s));
-        lk_buf_putc(out, '"');
-}
-
-static void put_time(lk_buf *out, lk_usec t) {
-        char when[28];
-        lk_time_format_rfc3339(when, t);
-        put_string(out, when);
-}
-
 static void put_bridge(lk_buf *out, const lk_bridge *b, const char *incoming_token) {
         lk_buf_puts(out, "{\"type\":\"bridges\",\"id\":");
-        put_string(out, b->name);
+        lk_buf_put_json_string(out, b->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
-        put_string(out, b->name);
+        lk_buf_put_json_string(out, b->name);
         lk_buf_puts(out, ",\"url\":");
-        put_string(out, b->url);
+        lk_buf_put_json_string(out, b->url);
         lk_buf_printf(out, ",\"confirmations\":%u", (unsigned)b->confirmations);
         if (incoming_token) {
                 lk_buf_puts(out, ",\"incomingToken\":");
-                put_string(out, incoming_token);
+                lk_buf_put_json_string(out, incoming_token);
         }
         lk_buf_puts(out, ",\"outgoingToken\":");
-        put_string(out, b->outgoing_token);
+        lk_buf_put_json_string(out, b->outgoing_token);
         lk_buf_puts(out, ",\"minimumContractPayment\":");
-        put_string(out, b->minimum_contract_payment);
+        lk_buf_put_json_string(out, b->minimum_contract_payment);
         lk_buf_puts(out, ",\"createdAt\":");
-        put_time(out, b->created_at);
+        lk__api_put_time(out, b->created_at);
         lk_buf_puts(out, "}}");
 }
 
 static void put_initiator(lk_buf *out, const lk_external_initiator *ei) {
         lk_buf_puts(out, "{\"type\":\"externalInitiators\",\"id\":");
-        put_string(out, ei->name);
+        lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
-        put_string(out, ei->name);
+        lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"url\":");
-        put_string(out, ei->url);
+        lk_buf_put_json_string(out, ei->url);
         lk_buf_puts(out, ",\"accessKey\":");
-        put_string(out, ei->access_key);
+        lk_buf_put_json_string(out, ei->access_key);
         lk_buf_puts(out, ",\"outgoingToken\":");
-        put_string(out, ei->outgoing_token);
+        lk_buf_put_json_string(out, ei->outgoing_token);
         lk_buf_puts(out, ",\"createdAt\":");
-        put_time(out, ei->created_at);
+        lk__api_put_time(out, ei->created_at);
         lk_buf_puts(out, ",\"updatedAt\":");
-        put_time(out, ei->updated_at);
+        lk__api_put_time(out, ei->updated_at);
         lk_buf_puts(out, "}}");
 }
 
@@ -400,19 +385,19 @@ static void serve_initiators_list(void *arg, const lk_web_request *request, lk_w
  * shown this once. */
 static void put_credentials(lk_buf *out, const lk_external_initiator *ei, const char *secret) {
         lk_buf_puts(out, "{\"data\":{\"type\":\"external initiators\",\"id\":");
-        put_string(out, ei->name);
+        lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
-        put_string(out, ei->name);
+        lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"url\":");
-        put_string(out, ei->url ? ei->url : "");
+        lk_buf_put_json_string(out, ei->url ? ei->url : "");
         lk_buf_puts(out, ",\"incomingAccessKey\":");
-        put_string(out, ei->access_key);
+        lk_buf_put_json_string(out, ei->access_key);
         lk_buf_puts(out, ",\"incomingSecret\":");
-        put_string(out, secret);
+        lk_buf_put_json_string(out, secret);
         lk_buf_puts(out, ",\"outgoingToken\":");
-        put_string(out, ei->outgoing_token);
+        lk_buf_put_json_string(out, ei->outgoing_token);
         lk_buf_puts(out, ",\"outgoingSecret\":");
-        put_string(out, ei->outgoing_secret);
+        lk_buf_put_json_string(out, ei->outgoing_secret);
         lk_buf_puts(out, "}}}");
 }
 

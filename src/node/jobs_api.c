@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "linkd/alloc.h"
 #include "linkd/auth.h"
 #include "linkd/bridges.h"
@@ -34,22 +35,6 @@ struct lk__jobs_api {
 };
 
 /* ---- small helpers ---- */
-
-static void put_string(lk_buf *out, const char *s) {
-        if (!s) {
-                lk_buf_puts(out, "null");
-                return;
-        }
-        lk_buf_putc(out, '"');
-        lk_buf_put_json_escaped(out, s, strlen(s));
-        lk_buf_putc(out, '"');
-}
-
-static void put_time(lk_buf *out, lk_usec t) {
-        char text[28];
-        lk_time_format_rfc3339(text, t);
-        put_string(out, text);
-}
 
 /* A positive decimal id, or 0. */
 static int64_t parse_id(const char *s, size_t len) {
@@ -108,25 +93,25 @@ static void put_error(void *arg, int64_t id, const char *description, int64_t oc
         errors_out *e = arg;
         lk_buf_printf(e->out, "%s{\"id\":%" PRId64 ",\"description\":", e->first ? "" : ",", id);
         e->first = false;
-        put_string(e->out, description);
+        lk_buf_put_json_string(e->out, description);
         lk_buf_printf(e->out, ",\"occurrences\":%" PRId64 ",\"createdAt\":", occurrences);
-        put_time(e->out, created_at);
+        lk__api_put_time(e->out, created_at);
         lk_buf_puts(e->out, ",\"updatedAt\":");
-        put_time(e->out, updated_at);
+        lk__api_put_time(e->out, updated_at);
         lk_buf_putc(e->out, '}');
 }
 
 /* The cron job's next fire times, which `linkd jobs show` prints. */
 static void put_cron_spec(lk_buf *out, const char *schedule) {
         lk_buf_puts(out, ",\"cronSpec\":{\"schedule\":");
-        put_string(out, schedule);
+        lk_buf_put_json_string(out, schedule);
         lk_buf_puts(out, ",\"nextFireTimes\":[");
         lk_cron *c = NULL;
         if (lk_cron_parse(schedule, &c, NULL) == 0) {
                 int64_t t = lk_now_realtime() / LK_USEC_PER_SEC;
                 for (int i = 0; i < NEXT_FIRE_TIMES && (t = lk_cron_next(c, t)) != LK_CRON_NONE; i++) {
                         lk_buf_puts(out, i ? "," : "");
-                        put_time(out, t * LK_USEC_PER_SEC);
+                        lk__api_put_time(out, t * LK_USEC_PER_SEC);
                 }
         }
         lk_cron_free(c);
@@ -135,16 +120,16 @@ static void put_cron_spec(lk_buf *out, const char *schedule) {
 
 static void put_job(lk__jobs_api *api, lk_buf *out, const lk_job_row *row, bool full) {
         lk_buf_printf(out, "{\"type\":\"jobs\",\"id\":\"%" PRId64 "\",\"attributes\":{\"name\":", row->id);
-        put_string(out, row->name);
+        lk_buf_put_json_string(out, row->name);
         lk_buf_puts(out, ",\"type\":");
-        put_string(out, row->type);
+        lk_buf_put_json_string(out, row->type);
         lk_buf_printf(out, ",\"schemaVersion\":%" PRId64 ",\"externalJobID\":", row->schema_version);
-        put_string(out, row->external_job_id);
+        lk_buf_put_json_string(out, row->external_job_id);
         lk_buf_printf(out, ",\"maxTaskDuration\":%" PRId64 ",\"errorCount\":%" PRId64 ",\"createdAt\":",
                       row->max_task_duration / LK_USEC_PER_MSEC, row->error_count);
-        put_time(out, row->created_at);
+        lk__api_put_time(out, row->created_at);
         lk_buf_printf(out, ",\"pipelineSpec\":{\"id\":%" PRId64 ",\"dotDagSource\":", row->pipeline_spec_id);
-        put_string(out, row->observation_source);
+        lk_buf_put_json_string(out, row->observation_source);
         lk_buf_putc(out, '}');
         if (full) {
                 char *schedule = lk_spawner_schedule(api->spawner, row->id);
@@ -152,7 +137,7 @@ static void put_job(lk__jobs_api *api, lk_buf *out, const lk_job_row *row, bool 
                         put_cron_spec(out, schedule);
                 lk_free(schedule);
                 lk_buf_puts(out, ",\"toml\":");
-                put_string(out, row->toml);
+                lk_buf_put_json_string(out, row->toml);
                 lk_buf_puts(out, ",\"errors\":[");
                 errors_out e = {out, true};
                 lk_err err = LK_ERR_INIT;
@@ -194,7 +179,7 @@ static void create_job(lk__jobs_api *api, const lk_web_request *request, lk_web_
                                 snprintf(line, sizeof line, "line %u: %s", errors.items[i].line, errors.items[i].message);
                         else
                                 snprintf(line, sizeof line, "%s", errors.items[i].message);
-                        put_string(&response->body, line);
+                        lk_buf_put_json_string(&response->body, line);
                         lk_buf_printf(&response->body, ",\"line\":%u}", errors.items[i].line);
                 }
                 lk_buf_puts(&response->body, "]}");
@@ -266,7 +251,7 @@ static void put_time_column(lk_buf *out, lk_stmt *st, int column) {
         if (lk_stmt_is_null(st, column))
                 lk_buf_puts(out, "null");
         else
-                put_time(out, lk_stmt_time(st, column));
+                lk__api_put_time(out, lk_stmt_time(st, column));
 }
 
 typedef struct runs_args {
@@ -288,19 +273,19 @@ static int put_task_runs(lk_db *db, int64_t run_id, lk_buf *out, lk_err *err) {
         lk_buf_puts(out, ",\"taskRuns\":[");
         for (bool first = true; (r = lk_stmt_step(st, err)) == 1; first = false) {
                 lk_buf_puts(out, first ? "{\"dotId\":" : ",{\"dotId\":");
-                put_string(out, lk_stmt_text(st, 0, NULL));
+                lk_buf_put_json_string(out, lk_stmt_text(st, 0, NULL));
                 lk_buf_puts(out, ",\"type\":");
-                put_string(out, lk_stmt_text(st, 1, NULL));
+                lk_buf_put_json_string(out, lk_stmt_text(st, 1, NULL));
                 lk_buf_puts(out, ",\"output\":");
                 put_json_column(out, st, 2);
                 lk_buf_puts(out, ",\"error\":");
-                put_string(out, lk_stmt_is_null(st, 3) ? NULL : lk_stmt_text(st, 3, NULL));
+                lk_buf_put_json_string(out, lk_stmt_is_null(st, 3) ? NULL : lk_stmt_text(st, 3, NULL));
                 lk_buf_puts(out, ",\"createdAt\":");
                 put_time_column(out, st, 4);
                 lk_buf_puts(out, ",\"finishedAt\":");
                 put_time_column(out, st, 5);
                 lk_buf_puts(out, ",\"id\":");
-                put_string(out, lk_stmt_text(st, 6, NULL));
+                lk_buf_put_json_string(out, lk_stmt_text(st, 6, NULL));
                 lk_buf_putc(out, '}');
         }
         lk_stmt_done(st);
@@ -338,7 +323,7 @@ static int runs_body(lk_db *db, void *arg, lk_err *err) {
                         a->total = lk_stmt_int64(st, 9);
                 lk_buf_printf(a->out, "%s{\"type\":\"pipelineRun\",\"id\":\"%" PRId64 "\",\"attributes\":{\"state\":",
                               n ? "," : "", lk_stmt_int64(st, 0));
-                put_string(a->out, lk_stmt_text(st, 1, NULL));
+                lk_buf_put_json_string(a->out, lk_stmt_text(st, 1, NULL));
                 const char *names[] = {"outputs", "allErrors", "fatalErrors", "inputs"};
                 for (int c = 0; c < 4; c++) {
                         lk_buf_printf(a->out, ",\"%s\":", names[c]);

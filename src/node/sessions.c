@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_json.h"
 #include "linkd/alloc.h"
 #include "linkd/value.h"
 
@@ -166,15 +167,15 @@ typedef struct user_list {
 
 static void put_user(void *arg, const char *email, lk_role role, lk_usec created_at) {
         user_list *l = arg;
-        char when[28];
-        lk_time_format_rfc3339(when, created_at);
         lk_buf_puts(l->out, l->first ? "" : ",");
         l->first = false;
-        lk_buf_puts(l->out, "{\"type\":\"users\",\"id\":\"");
-        lk_buf_put_json_escaped(l->out, email, strlen(email));
-        lk_buf_puts(l->out, "\",\"attributes\":{\"email\":\"");
-        lk_buf_put_json_escaped(l->out, email, strlen(email));
-        lk_buf_printf(l->out, "\",\"role\":\"%s\",\"createdAt\":\"%s\"}}", lk_role_name(role), when);
+        lk_buf_puts(l->out, "{\"type\":\"users\",\"id\":");
+        lk_buf_put_json_string(l->out, email);
+        lk_buf_puts(l->out, ",\"attributes\":{\"email\":");
+        lk_buf_put_json_string(l->out, email);
+        lk_buf_printf(l->out, ",\"role\":\"%s\",\"createdAt\":", lk_role_name(role));
+        lk__api_put_time(l->out, created_at);
+        lk_buf_puts(l->out, "}}");
 }
 
 static void serve_users(void *arg, const lk_web_request *request, lk_web_response *response) {

@@ -136,15 +136,9 @@ const lk_err *lk_run_store_error(const lk_run *run) {
         return lk_err_is_set(&run->store_err) ? &run->store_err : NULL;
 }
 
-static void put_json_string(lk_buf *out, const char *s) {
-        lk_buf_putc(out, '"');
-        lk_buf_put_json_escaped(out, s, strlen(s));
-        lk_buf_putc(out, '"');
-}
-
 void lk_run_to_json(const lk_run *run, lk_buf *out) {
         lk_buf_puts(out, "{\"state\":");
-        put_json_string(out, lk_run_state_name(run->state));
+        lk_buf_put_json_string(out, lk_run_state_name(run->state));
         lk_buf_puts(out, ",\"outputs\":");
         if (run->outputs)
                 lk_value_to_json(run->outputs, out);
@@ -165,9 +159,9 @@ void lk_run_to_json(const lk_run *run, lk_buf *out) {
                 lk_task_run_info info;
                 lk_run_task_run(run, i, &info);
                 lk_buf_puts(out, i ? ",{\"dotId\":" : "{\"dotId\":");
-                put_json_string(out, info.dot_id);
+                lk_buf_put_json_string(out, info.dot_id);
                 lk_buf_puts(out, ",\"type\":");
-                put_json_string(out, info.type);
+                lk_buf_put_json_string(out, info.type);
                 lk_buf_puts(out, ",\"output\":");
                 if (info.output)
                         lk_value_to_json(info.output, out);
@@ -175,7 +169,7 @@ void lk_run_to_json(const lk_run *run, lk_buf *out) {
                         lk_buf_puts(out, "null");
                 lk_buf_puts(out, ",\"error\":");
                 if (info.error)
-                        put_json_string(out, info.error);
+                        lk_buf_put_json_string(out, info.error);
                 else
                         lk_buf_puts(out, "null");
                 lk_buf_putc(out, '}');

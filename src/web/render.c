@@ -6,12 +6,6 @@
 
 #include <string.h>
 
-static void put_json_string(lk_buf *out, const char *s) {
-        lk_buf_putc(out, '"');
-        lk_buf_put_json_escaped(out, s, strlen(s));
-        lk_buf_putc(out, '"');
-}
-
 void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool failing_only, bool redacted) {
         lk_buf_puts(out, "{\"data\":[");
         bool first = true;
@@ -22,11 +16,11 @@ void lk__render_checks_json(lk_buf *out, const lk_health_report *report, bool fa
                         continue;
                 lk_buf_puts(out, first ? "{\"type\":\"checks\",\"id\":" : ",{\"type\":\"checks\",\"id\":");
                 first = false;
-                put_json_string(out, name);
+                lk_buf_put_json_string(out, name);
                 lk_buf_puts(out, ",\"attributes\":{\"name\":");
-                put_json_string(out, name);
+                lk_buf_put_json_string(out, name);
                 lk_buf_puts(out, error ? ",\"status\":\"failing\",\"output\":" : ",\"status\":\"passing\",\"output\":");
-                put_json_string(out, error && !redacted ? error : "");
+                lk_buf_put_json_string(out, error && !redacted ? error : "");
                 lk_buf_puts(out, "}}");
         }
         lk_buf_puts(out, "]}");
