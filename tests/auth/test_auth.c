@@ -1,5 +1,6 @@
 /* Users, passwords, sessions and API tokens, on SQLite and PostgreSQL. */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <argon2.h>
 #include <errno.h>
@@ -14,44 +15,7 @@
 
 #define PASSWORD "correct-horse-battery-42"
 
-typedef struct fixture {
-        char *dir;
-        char *pg_url;
-        lk_config cfg;
-        lk_store *store;
-} fixture;
-
-static lk_store_backend sqlite_backend = LK_STORE_SQLITE;
-static lk_store_backend postgres_backend = LK_STORE_POSTGRES;
-
-static int setup(void **state) {
-        lk_store_backend backend = *(lk_store_backend *)*state;
-        fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        lk_config_init(&f->cfg);
-        lk_free(f->cfg.root_dir);
-        f->cfg.root_dir = lk_strdup(f->dir);
-        lk_config_finish(&f->cfg, NULL);
-        if (backend == LK_STORE_POSTGRES)
-                f->pg_url = lktest_pg_create_db();
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_new(&(lk_store_options){.url = f->pg_url, .config = &f->cfg}, &f->store, &err) < 0 ||
-            lk_service_start(lk_store_service(f->store), NULL, &err) < 0)
-                fail_msg("store: %s", err.msg);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        fixture *f = *state;
-        lk_service_close(lk_store_service(f->store), NULL);
-        lk_store_free(f->store);
-        lk_config_done(&f->cfg);
-        lktest_pg_drop_db(f->pg_url);
-        lktest_rmrf(f->dir);
-        lk_free(f);
-        return 0;
-}
+typedef lktest_db fixture;
 
 static void create_user(fixture *f, const char *email, lk_role role) {
         lk_err err = LK_ERR_INIT;
@@ -350,13 +314,10 @@ static void nothing_secret_is_stored_in_the_clear(void **state) {
         }
         /* reopened for the teardown */
         lk_store_free(f->store);
-        assert_int_equal(lk_store_new(&(lk_store_options){.url = f->pg_url, .config = &f->cfg}, &f->store, &err), 0);
-        assert_int_equal(lk_service_start(lk_store_service(f->store), NULL, &err), 0);
+        lktest_db_open(f);
 }
 
-#define BOTH(test)                                                                                    \
-        cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &sqlite_backend),             \
-                cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &postgres_backend)
+#define BOTH(test) LKTEST_BOTH_BACKENDS(test)
 
 int main(void) {
         const struct CMUnitTest tests[] = {
@@ -370,8 +331,8 @@ int main(void) {
                 BOTH(sessions_open_touch_expire_and_close),
                 BOTH(sessions_in_use_stay_open),
                 BOTH(api_tokens_are_checked_and_replaced),
-                cmocka_unit_test_prestate_setup_teardown(nothing_secret_is_stored_in_the_clear, setup, teardown,
-                                                         &sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(nothing_secret_is_stored_in_the_clear, lktest_db_setup, lktest_db_teardown,
+                                                         &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * Chainlink's name and URL rules, paging, tokens shown once and kept as
  * digests, and the external initiators' authentication. */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,48 +13,7 @@
 #include "linkd/config.h"
 #include "linkd/store.h"
 
-typedef struct fixture {
-        char *dir;
-        char *pg_url;
-        lk_config cfg;
-        lk_store *store;
-} fixture;
-
-static lk_store_backend sqlite_backend = LK_STORE_SQLITE;
-static lk_store_backend postgres_backend = LK_STORE_POSTGRES;
-
-static void open_store(fixture *f) {
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_new(&(lk_store_options){.url = f->pg_url, .config = &f->cfg}, &f->store, &err) < 0 ||
-            lk_service_start(lk_store_service(f->store), NULL, &err) < 0)
-                fail_msg("store: %s", err.msg);
-}
-
-static int setup(void **state) {
-        lk_store_backend backend = *(lk_store_backend *)*state;
-        fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        lk_config_init(&f->cfg);
-        lk_free(f->cfg.root_dir);
-        f->cfg.root_dir = lk_strdup(f->dir);
-        lk_config_finish(&f->cfg, NULL);
-        if (backend == LK_STORE_POSTGRES)
-                f->pg_url = lktest_pg_create_db();
-        open_store(f);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        fixture *f = *state;
-        lk_service_close(lk_store_service(f->store), NULL);
-        lk_store_free(f->store);
-        lk_config_done(&f->cfg);
-        lktest_pg_drop_db(f->pg_url);
-        lktest_rmrf(f->dir);
-        lk_free(f);
-        return 0;
-}
+typedef lktest_db fixture;
 
 static void assert_error(int got, int want_code, const lk_err *err, const char *want_msg) {
         assert_int_equal(got, want_code);
@@ -376,13 +336,11 @@ static void incoming_secrets_are_not_stored_in_the_clear(void **state) {
         lk_external_initiator_done(&ei);
         /* reopened for the teardown, and the token still works */
         lk_store_free(f->store);
-        open_store(f);
+        lktest_db_open(f);
         assert_int_equal(lk_bridge_authenticate(f->store, "stored", token, &err), 0);
 }
 
-#define BOTH(test)                                                                                    \
-        cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &sqlite_backend),             \
-                cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &postgres_backend)
+#define BOTH(test) LKTEST_BOTH_BACKENDS(test)
 
 int main(void) {
         const struct CMUnitTest tests[] = {
@@ -393,8 +351,8 @@ int main(void) {
                 BOTH(the_incoming_token_is_checked),
                 BOTH(initiators_are_created_found_and_deleted),
                 BOTH(initiators_authenticate),
-                cmocka_unit_test_prestate_setup_teardown(incoming_secrets_are_not_stored_in_the_clear, setup,
-                                                         teardown, &sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(incoming_secrets_are_not_stored_in_the_clear,
+                                                         lktest_db_setup, lktest_db_teardown, &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * and then poke the timer thread with (lk__scheduler_poke waits until it
  * has fired everything due), plus one test on the real clock. */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -377,44 +378,7 @@ static void at_fires_once_without_a_store(void **state) {
 
 /* ---- with a store ---- */
 
-typedef struct fixture {
-        char *dir;
-        char *pg_url;
-        lk_config cfg;
-        lk_store *store;
-} fixture;
-
-static lk_store_backend sqlite_backend = LK_STORE_SQLITE;
-static lk_store_backend postgres_backend = LK_STORE_POSTGRES;
-
-static int setup(void **state) {
-        lk_store_backend backend = *(lk_store_backend *)*state;
-        fixture *f = lk_calloc(1, sizeof *f);
-        f->dir = lktest_tmpdir();
-        lk_config_init(&f->cfg);
-        lk_free(f->cfg.root_dir);
-        f->cfg.root_dir = lk_strdup(f->dir);
-        lk_config_finish(&f->cfg, NULL);
-        if (backend == LK_STORE_POSTGRES)
-                f->pg_url = lktest_pg_create_db();
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_new(&(lk_store_options){.url = f->pg_url, .config = &f->cfg}, &f->store, &err) < 0 ||
-            lk_service_start(lk_store_service(f->store), NULL, &err) < 0)
-                fail_msg("store: %s", err.msg);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        fixture *f = *state;
-        lk_service_close(lk_store_service(f->store), NULL);
-        lk_store_free(f->store);
-        lk_config_done(&f->cfg);
-        lktest_pg_drop_db(f->pg_url);
-        lktest_rmrf(f->dir);
-        lk_free(f);
-        return 0;
-}
+typedef lktest_db fixture;
 
 static int exec_body(lk_db *db, void *arg, lk_err *err) {
         return lk_db_exec(db, arg, err);
@@ -568,9 +532,7 @@ static void fires_on_the_real_clock(void **state) {
         harness_free(h);
 }
 
-#define BOTH(test)                                                                                                 \
-        cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &sqlite_backend),                          \
-                cmocka_unit_test_prestate_setup_teardown(test, setup, teardown, &postgres_backend)
+#define BOTH(test) LKTEST_BOTH_BACKENDS(test)
 
 int main(void) {
         const struct CMUnitTest tests[] = {

@@ -1,0 +1,36 @@
+/* A started store on a fresh database for tests that run on both
+ * backends: SQLite in a temporary directory, or a new PostgreSQL database
+ * of the test cluster. */
+#ifndef LKTEST_DB_H
+#define LKTEST_DB_H
+
+#include "lktest.h"
+
+#include "linkd/config.h"
+#include "linkd/store.h"
+
+typedef struct lktest_db {
+        char *dir;      /* RootDir: the SQLite file lives here */
+        char *pg_url;   /* NULL on SQLite */
+        lk_config cfg;
+        lk_store *store;
+} lktest_db;
+
+extern lk_store_backend lktest_sqlite_backend;
+extern lk_store_backend lktest_postgres_backend;
+
+/* cmocka setup and teardown: the prestate is an lk_store_backend *;
+ * *state becomes an lktest_db with its store started. */
+int lktest_db_setup(void **state);
+int lktest_db_teardown(void **state);
+/* Makes and starts db->store again (after a test closed it). */
+void lktest_db_open(lktest_db *db);
+
+/* A test on both backends. */
+#define LKTEST_BOTH_BACKENDS(test)                                                                              \
+        cmocka_unit_test_prestate_setup_teardown(test, lktest_db_setup, lktest_db_teardown,                     \
+                                                 &lktest_sqlite_backend),                                       \
+                cmocka_unit_test_prestate_setup_teardown(test, lktest_db_setup, lktest_db_teardown,             \
+                                                         &lktest_postgres_backend)
+
+#endif
