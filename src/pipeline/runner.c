@@ -46,6 +46,8 @@ struct lk_runner {
         size_t loading_count;
         bool accepting;
         lk_run *write_head, *write_tail;
+        pthread_cond_t write_ready; /* the writer waits here, and only it */
+        bool writer_waiting;
         bool writer_stop;
         bool writer_running;
         pthread_t writer;
@@ -331,7 +333,8 @@ static void execute(lk__task_run *t) {
 
 /* Starts what is ready: tasks without unfinished parents. */
 static void start_pass(lk_run *run) {
-        lk__task_run **ready = lk_malloc(run->task_count * sizeof *ready);
+        lk__task_run *ready_stack[16];
+        lk__task_run **ready = run->task_count <= 16 ? ready_stack : lk_malloc(run->task_count * sizeof *ready);
         size_t ready_count = 0;
         pthread_mutex_lock(&run->lock);
         for (size_t i = 0; i < run->task_count; i++) {
@@ -346,7 +349,8 @@ static void start_pass(lk_run *run) {
         pthread_mutex_unlock(&run->lock);
         for (size_t i = 0; i < ready_count; i++)
                 submit(run->runner, ready[i]);
-        lk_free(ready);
+        if (ready != ready_stack)
+                lk_free(ready);
         if (idle)
                 pass_done(run);
 }
@@ -361,7 +365,10 @@ static void writer_enqueue(lk_runner *rn, lk_run *run) {
         else
                 rn->write_head = run;
         rn->write_tail = run;
-        pthread_cond_broadcast(&rn->changed);
+        /* A writer that is not waiting comes back to the queue by itself:
+         * a wake-up per run would cost more than most runs. */
+        if (rn->writer_waiting)
+                pthread_cond_signal(&rn->write_ready);
         pthread_mutex_unlock(&rn->lock);
 }
 
@@ -384,7 +391,8 @@ static bool resume_locked(lk_run *run, lk__task_run **ready, size_t *ready_count
 /* The pass is over (nothing queued, running or waiting for a retry):
  * run again what a resume released, or finish, or suspend. */
 static void pass_done(lk_run *run) {
-        lk__task_run **ready = lk_malloc(run->task_count * sizeof *ready);
+        lk__task_run *ready_stack[16];
+        lk__task_run **ready = run->task_count <= 16 ? ready_stack : lk_malloc(run->task_count * sizeof *ready);
         size_t ready_count = 0;
         pthread_mutex_lock(&run->lock);
         bool resumed = !run->exiting && resume_locked(run, ready, &ready_count);
@@ -410,12 +418,14 @@ static void pass_done(lk_run *run) {
         if (resumed) {
                 for (size_t i = 0; i < ready_count; i++)
                         submit(run->runner, ready[i]);
-                lk_free(ready);
+                if (ready != ready_stack)
+                        lk_free(ready);
                 if (!ready_count)
                         pass_done(run); /* resumed tasks without children */
                 return;
         }
-        lk_free(ready);
+        if (ready != ready_stack)
+                lk_free(ready);
         writer_enqueue(run->runner, run);
 }
 
@@ -791,8 +801,11 @@ static void *writer_main(void *arg) {
         lk_run **runs = lk_malloc(WRITE_BATCH * sizeof *runs);
         pthread_mutex_lock(&rn->lock);
         for (;;) {
-                while (!rn->write_head && !rn->writer_stop)
-                        pthread_cond_wait(&rn->changed, &rn->lock);
+                while (!rn->write_head && !rn->writer_stop) {
+                        rn->writer_waiting = true;
+                        pthread_cond_wait(&rn->write_ready, &rn->lock);
+                        rn->writer_waiting = false;
+                }
                 if (!rn->write_head)
                         break;
                 size_t count = 0;
@@ -951,7 +964,7 @@ static int stop_locked(void *arg, lk_err *err) {
         wait_live(rn, LK_USEC_INFINITY);
         pthread_mutex_lock(&rn->lock);
         rn->writer_stop = true;
-        pthread_cond_broadcast(&rn->changed);
+        pthread_cond_signal(&rn->write_ready);
         pthread_mutex_unlock(&rn->lock);
         if (rn->writer_running)
                 pthread_join(rn->writer, NULL);
@@ -995,6 +1008,7 @@ int lk_runner_new(const lk_runner_options *options, lk_runner **ret_runner, lk_e
         rn->metrics = lk__metrics_new();
         pthread_mutex_init(&rn->lock, NULL);
         lk_cond_init_monotonic(&rn->changed);
+        pthread_cond_init(&rn->write_ready, NULL);
         *ret_runner = rn;
         return 0;
 }
@@ -1010,6 +1024,7 @@ lk_runner *lk_runner_free(lk_runner *rn) {
         lk_free(rn->loading);
         lk_free(rn->prune_counts);
         pthread_cond_destroy(&rn->changed);
+        pthread_cond_destroy(&rn->write_ready);
         pthread_mutex_destroy(&rn->lock);
         lk_free(rn);
         return NULL;

@@ -39,6 +39,7 @@ typedef struct harness {
         /* for the blocking callback */
         bool entered, release, remove_returned, remove_returned_inside;
         bool remove_self;
+        int64_t remove_id; /* what remove_thread removes: 0 means job 1 */
 } harness;
 
 static lk_usec fake_now(void *arg) {
@@ -257,7 +258,7 @@ static void blocking_fire(void *arg, int64_t job_id, int64_t scheduled) {
 
 static void *remove_thread(void *arg) {
         harness *h = arg;
-        lk_scheduler_remove(h->s, 1);
+        lk_scheduler_remove(h->s, h->remove_id ? h->remove_id : 1);
         pthread_mutex_lock(&h->lock);
         h->remove_returned = true;
         pthread_mutex_unlock(&h->lock);
@@ -278,12 +279,15 @@ static void wait_flag(harness *h, bool *flag) {
                 fail_msg("timed out");
 }
 
-static void remove_waits_for_a_running_callback(void **state) {
-        (void)state;
+/* Job 1 blocks in its callback at T0+1 (job 2 is due with it) while
+ * another thread removes job remove_id: that remove must wait for the
+ * callbacks of that moment. */
+static harness *remove_while_job_1_fires(int64_t remove_id) {
         harness *h = harness_new(NULL, false);
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_scheduler_add(h->s, 1, "@every 1s", 0, blocking_fire, h, &err), 0);
         add(h, 2, "@every 1s", 0);
+        h->remove_id = remove_id;
         harness_start(h);
         atomic_store(&h->clock, (T0 + 1) * SEC);
         pthread_t poker, remover;
@@ -299,10 +303,29 @@ static void remove_waits_for_a_running_callback(void **state) {
         pthread_join(poker, NULL);
         assert_false(h->remove_returned_inside);
         assert_true(h->remove_returned);
+        return h;
+}
+
+static void remove_waits_for_a_running_callback(void **state) {
+        (void)state;
+        harness *h = remove_while_job_1_fires(1);
         for (int64_t t = 2; t <= 10; t++)
                 set_clock(h, (T0 + t) * SEC);
         assert_int_equal(fired_for(h, 1), 1);
         assert_int_equal(fired_for(h, 2), 10);
+        harness_free(h);
+}
+
+/* Jobs due at one moment fire as a batch: a job removed while an earlier
+ * one of its batch runs never fires, and its remove returns only after
+ * the batch. */
+static void a_job_removed_while_its_batch_fires_does_not_fire(void **state) {
+        (void)state;
+        harness *h = remove_while_job_1_fires(2);
+        for (int64_t t = 2; t <= 5; t++)
+                set_clock(h, (T0 + t) * SEC);
+        assert_int_equal(fired_for(h, 2), 0);
+        assert_int_equal(fired_for(h, 1), 5);
         harness_free(h);
 }
 
@@ -541,6 +564,7 @@ int main(void) {
                 cmocka_unit_test(jobs_interleave_in_time_order),
                 cmocka_unit_test(late_wake_up_fires_once_for_the_latest_time),
                 cmocka_unit_test(remove_waits_for_a_running_callback),
+                cmocka_unit_test(a_job_removed_while_its_batch_fires_does_not_fire),
                 cmocka_unit_test(a_job_can_remove_itself_from_its_callback),
                 cmocka_unit_test(max_concurrent_runs_skips_and_counts),
                 cmocka_unit_test(at_fires_once_without_a_store),
