@@ -5,7 +5,9 @@
  * Names follow Chainlink: ASCII letters, digits, '_' and '-', stored in
  * lowercase; lookups by name ignore case.  A bridge's incoming token and
  * an external initiator's secret are random, handed out once when created
- * and stored as salted SHA-256 digests only.  The outgoing tokens are what
+ * and stored as salted SHA-256 digests only (nothing in Chainlink's v2
+ * flows presents a bridge's incoming token; it is kept for its API's
+ * shape and for the operator's records).  The outgoing tokens are what
  * linkd sends to those services and are kept as they are.  Messages never
  * contain a token, a secret or a URL (a URL may carry credentials). */
 #ifndef LINKD_BRIDGES_H
@@ -22,8 +24,6 @@
 #define LK_BRIDGE_TOKEN_LEN 32
 #define LK_EI_ACCESS_KEY_LEN 32
 #define LK_EI_SECRET_LEN 64
-/* The most items one page of a list may have, as Chainlink's API. */
-#define LK_PAGE_MAX_SIZE 1000
 
 /* ---- bridges ---- */
 
@@ -67,8 +67,6 @@ int lk_bridge_delete(lk_store *store, const char *name, lk_err *err);
  * lk_bridges_free. */
 int lk_bridge_list(lk_store *store, int64_t page, int64_t size, lk_bridge **ret_items, size_t *ret_count,
                    int64_t *ret_total, lk_err *err);
-/* 0 when token is bridge name's incoming token, else -EACCES. */
-int lk_bridge_authenticate(lk_store *store, const char *name, const char *token, lk_err *err);
 
 /* Frees what the bridge holds; accepts NULL. */
 void lk_bridge_done(lk_bridge *bridge);

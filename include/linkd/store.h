@@ -39,6 +39,8 @@
 #include "linkd/time.h"
 
 #define LK_STORE_NAME "Database"
+/* The most items one page of a stored list may have, as Chainlink's API. */
+#define LK_PAGE_MAX_SIZE 1000
 
 typedef enum lk_store_backend {
         LK_STORE_SQLITE,

@@ -136,12 +136,10 @@ typedef struct bridge_args {
         const lk_bridge_request *request;
         const char *payment;
         const char *salt, *hash, *outgoing_token;
-        const char *token; /* presented to lk_bridge_authenticate */
         lk_usec now;
         int64_t limit, offset, total;
         lk_bridge *items;
         size_t count;
-        bool mismatch;
 } bridge_args;
 
 /* The bridge a->name into a->items[0], or -ENOENT. */
@@ -373,36 +371,4 @@ int lk_bridge_list(lk_store *store, int64_t page, int64_t size, lk_bridge **ret_
         *ret_count = a.count;
         *ret_total = a.total;
         return 0;
-}
-
-/* ---- the incoming token ---- */
-
-static int check_token_body(lk_db *db, void *arg, lk_err *err) {
-        bridge_args *a = arg;
-        lk_stmt *st;
-        int r = lk_db_prepare(db, "SELECT salt, incoming_token_hash FROM bridge_types WHERE name = $1", &st, err);
-        if (r < 0)
-                return r;
-        lk_stmt_bind_text(st, 1, a->name, SIZE_MAX);
-        a->mismatch = true;
-        if ((r = lk_stmt_step(st, err)) == 1) {
-                size_t len;
-                const char *stored = lk_stmt_text(st, 1, &len);
-                a->mismatch = !lk__secret_matches(lk_stmt_text(st, 0, NULL), a->token, stored, len);
-        }
-        lk_stmt_done(st);
-        return r < 0 ? r : 0;
-}
-
-int lk_bridge_authenticate(lk_store *store, const char *name, const char *token, lk_err *err) {
-        char *lower = NULL;
-        if (!name || !token || !lk__registry_name_ok(name))
-                return lk_err_set(err, -EACCES, "invalid bridge credentials");
-        lower = lk__registry_lower(name);
-        bridge_args a = {.name = lower, .token = token};
-        int r = lk_store_read(store, check_token_body, &a, err);
-        lk_free(lower);
-        if (r < 0)
-                return r;
-        return a.mismatch ? lk_err_set(err, -EACCES, "invalid bridge credentials") : 0;
 }

@@ -9,61 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_json.h"
+#include "api.h"
 #include "linkd/alloc.h"
 #include "linkd/auth.h"
 #include "linkd/bridges.h"
 #include "linkd/jobs.h"
 #include "linkd/value.h"
 
-#define DEFAULT_PAGE_SIZE 25
-
 /* ---- requests ---- */
-
-/* The body as a JSON object whose keys are all among allowed; else a 422
- * and NULL. */
-static lk_value *json_object(const lk_web_request *request, const char *const *allowed, lk_web_response *response) {
-        lk_value *body = NULL;
-        lk_err err = LK_ERR_INIT;
-        if (lk_value_from_json(request->body, request->body_len, &body, &err) < 0) {
-                lk_web_response_error(response, 422, "invalid JSON body: %s", err.msg);
-                return NULL;
-        }
-        if (lk_value_type_of(body) != LK_VALUE_MAP) {
-                lk_web_response_error(response, 422, "invalid JSON body: expected an object");
-                return lk_value_unref(body), NULL;
-        }
-        for (size_t i = 0; i < lk_value_map_len(body); i++) {
-                const char *key;
-                size_t key_len;
-                lk_value_map_at(body, i, &key, &key_len);
-                bool known = false;
-                for (const char *const *a = allowed; *a && !known; a++)
-                        known = strlen(*a) == key_len && memcmp(*a, key, key_len) == 0;
-                if (!known) {
-                        lk_web_response_error(response, 422, "invalid JSON body: unknown field \"%.*s\"",
-                                              (int)key_len, key);
-                        return lk_value_unref(body), NULL;
-                }
-        }
-        return body;
-}
-
-/* Member key as a string into *ret (NULL when absent or null and
- * optional); false with a 422 when it has another type. */
-static bool string_member(const lk_value *body, const char *key, bool optional, const char **ret,
-                          lk_web_response *response) {
-        const lk_value *v = lk_value_map_get(body, key, strlen(key));
-        *ret = NULL;
-        if (optional && (!v || lk_value_type_of(v) == LK_VALUE_NULL))
-                return true;
-        if (!v || lk_value_type_of(v) != LK_VALUE_STRING) {
-                lk_web_response_error(response, 422, "invalid JSON body: \"%s\" must be a string", key);
-                return false;
-        }
-        *ret = lk_value_get_string(v, NULL);
-        return true;
-}
 
 /* Chainlink's uint32 confirmations; 0 when absent. */
 static bool confirmations_member(const lk_value *body, uint32_t *ret, lk_web_response *response) {
@@ -80,41 +33,6 @@ static bool confirmations_member(const lk_value *body, uint32_t *ret, lk_web_res
         }
         *ret = (uint32_t)n;
         return true;
-}
-
-/* A positive integer query parameter, or dflt when absent. */
-static bool query_int(const lk_web_request *request, const char *key, int64_t dflt, int64_t *ret,
-                      lk_web_response *response) {
-        const char *text = lk_web_request_query(request, key);
-        *ret = dflt;
-        if (!text || !*text)
-                return true;
-        char *end;
-        errno = 0;
-        long long n = strtoll(text, &end, 10);
-        if (errno || *end || n < 1) {
-                lk_web_response_error(response, 422, "invalid %s param: must be a positive integer", key);
-                return false;
-        }
-        *ret = n;
-        return true;
-}
-
-/* The name in a tail "/name"; NULL with a 404 for anything else. */
-static const char *tail_name(const lk_web_request *request, lk_web_response *response) {
-        const char *t = request->tail;
-        if (t[0] != '/' || !t[1] || strchr(t + 1, '/')) {
-                lk_web_response_error(response, 404, "not found");
-                return NULL;
-        }
-        return t + 1;
-}
-
-static bool no_tail(const lk_web_request *request, lk_web_response *response) {
-        if (*request->tail == '\0')
-                return true;
-        lk_web_response_error(response, 404, "not found");
-        return false;
 }
 
 /* An ORM failure as Chainlink's status codes; store failures say no more
@@ -142,20 +60,21 @@ static void put_bridge(lk_buf *out, const lk_bridge *b, const char *incoming_tok
         lk_buf_put_json_string(out, b->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
         lk_buf_put_json_string(out, b->name);
-        lk_buf_puts(out, ",\"url\":");
-        lk_buf_put_json_string(out, b->url);
+        lk__api_put_string_member(out, "url", b->url);
         lk_buf_printf(out, ",\"confirmations\":%u", (unsigned)b->confirmations);
-        if (incoming_token) {
-                lk_buf_puts(out, ",\"incomingToken\":");
-                lk_buf_put_json_string(out, incoming_token);
-        }
-        lk_buf_puts(out, ",\"outgoingToken\":");
-        lk_buf_put_json_string(out, b->outgoing_token);
-        lk_buf_puts(out, ",\"minimumContractPayment\":");
-        lk_buf_put_json_string(out, b->minimum_contract_payment);
-        lk_buf_puts(out, ",\"createdAt\":");
-        lk__api_put_time(out, b->created_at);
+        if (incoming_token)
+                lk__api_put_string_member(out, "incomingToken", incoming_token);
+        lk__api_put_string_member(out, "outgoingToken", b->outgoing_token);
+        lk__api_put_string_member(out, "minimumContractPayment", b->minimum_contract_payment);
+        lk__api_put_time_member(out, "createdAt", b->created_at);
         lk_buf_puts(out, "}}");
+}
+
+/* {"data": the bridge}, the answer about one bridge. */
+static void answer_bridge(lk_web_response *response, const lk_bridge *b, const char *incoming_token) {
+        lk_buf_puts(&response->body, "{\"data\":");
+        put_bridge(&response->body, b, incoming_token);
+        lk_buf_puts(&response->body, "}");
 }
 
 static void put_initiator(lk_buf *out, const lk_external_initiator *ei) {
@@ -163,66 +82,34 @@ static void put_initiator(lk_buf *out, const lk_external_initiator *ei) {
         lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
         lk_buf_put_json_string(out, ei->name);
-        lk_buf_puts(out, ",\"url\":");
-        lk_buf_put_json_string(out, ei->url);
-        lk_buf_puts(out, ",\"accessKey\":");
-        lk_buf_put_json_string(out, ei->access_key);
-        lk_buf_puts(out, ",\"outgoingToken\":");
-        lk_buf_put_json_string(out, ei->outgoing_token);
-        lk_buf_puts(out, ",\"createdAt\":");
-        lk__api_put_time(out, ei->created_at);
-        lk_buf_puts(out, ",\"updatedAt\":");
-        lk__api_put_time(out, ei->updated_at);
+        lk__api_put_string_member(out, "url", ei->url);
+        lk__api_put_string_member(out, "accessKey", ei->access_key);
+        lk__api_put_string_member(out, "outgoingToken", ei->outgoing_token);
+        lk__api_put_time_member(out, "createdAt", ei->created_at);
+        lk__api_put_time_member(out, "updatedAt", ei->updated_at);
         lk_buf_puts(out, "}}");
-}
-
-/* Chainlink's paginated document: links to the neighbouring pages when
- * there are more items than one page holds, and meta.count. */
-static void put_page_start(lk_buf *out, const char *path, int64_t page, int64_t size, int64_t total) {
-        bool next = page * size < total, prev = page > 1 && total > size;
-        lk_buf_puts(out, "{");
-        if (next || prev) {
-                lk_buf_puts(out, "\"links\":{");
-                if (next)
-                        lk_buf_printf(out, "\"next\":\"%s?page=%lld&size=%lld\"", path, (long long)page + 1,
-                                      (long long)size);
-                if (prev)
-                        lk_buf_printf(out, "%s\"prev\":\"%s?page=%lld&size=%lld\"", next ? "," : "", path,
-                                      (long long)page - 1, (long long)size);
-                lk_buf_puts(out, "},");
-        }
-        lk_buf_puts(out, "\"data\":[");
-}
-
-static void put_page_end(lk_buf *out, int64_t total) {
-        lk_buf_printf(out, "],\"meta\":{\"count\":%lld}}", (long long)total);
-}
-
-static bool page_params(const lk_web_request *request, int64_t *ret_page, int64_t *ret_size,
-                        lk_web_response *response) {
-        return query_int(request, "page", 1, ret_page, response) &&
-               query_int(request, "size", DEFAULT_PAGE_SIZE, ret_size, response);
 }
 
 /* ---- /v2/bridge_types ---- */
 
 static void list_bridges(lk_store *store, const lk_web_request *request, lk_web_response *response) {
-        int64_t page, size, total;
+        lk__api_page page;
+        int64_t total;
         lk_bridge *items;
         size_t count;
         lk_err err = LK_ERR_INIT;
-        if (!page_params(request, &page, &size, response))
+        if (!lk__api_page_read(request, &page, response))
                 return;
-        if (lk_bridge_list(store, page, size, &items, &count, &total, &err) < 0) {
+        if (lk_bridge_list(store, page.number, page.size, &items, &count, &total, &err) < 0) {
                 fail(response, &err, "list bridges");
                 return;
         }
-        put_page_start(&response->body, "/v2/bridge_types", page, size, total);
+        lk__api_page_start(&response->body, request->path, NULL, &page, total);
         for (size_t i = 0; i < count; i++) {
                 lk_buf_puts(&response->body, i ? "," : "");
                 put_bridge(&response->body, &items[i], NULL);
         }
-        put_page_end(&response->body, total);
+        lk__api_page_end(&response->body, total);
         lk_bridges_free(items, count);
 }
 
@@ -231,7 +118,7 @@ static void serve_bridges_get(void *arg, const lk_web_request *request, lk_web_r
                 list_bridges(arg, request, response);
                 return;
         }
-        const char *name = tail_name(request, response);
+        const char *name = lk__api_tail_segment(request, response);
         lk_bridge b;
         lk_err err = LK_ERR_INIT;
         if (!name)
@@ -240,9 +127,7 @@ static void serve_bridges_get(void *arg, const lk_web_request *request, lk_web_r
                 fail(response, &err, "read the bridge");
                 return;
         }
-        lk_buf_puts(&response->body, "{\"data\":");
-        put_bridge(&response->body, &b, NULL);
-        lk_buf_puts(&response->body, "}");
+        answer_bridge(response, &b, NULL);
         lk_bridge_done(&b);
 }
 
@@ -250,14 +135,15 @@ static void serve_bridges_get(void *arg, const lk_web_request *request, lk_web_r
 static bool bridge_request(const lk_web_request *request, bool name_required, lk_bridge_request *ret,
                            lk_value **ret_body, lk_web_response *response) {
         static const char *const fields[] = {"name", "url", "confirmations", "minimumContractPayment", NULL};
-        lk_value *body = json_object(request, fields, response);
+        lk_value *body = lk__api_json_object(request, fields, response);
         *ret = (lk_bridge_request){0};
         if (!body)
                 return false;
-        bool ok = string_member(body, "name", !name_required, &ret->name, response) &&
-                  string_member(body, "url", false, &ret->url, response) &&
+        bool ok = lk__api_string_member(body, "name", !name_required, &ret->name, response) &&
+                  lk__api_string_member(body, "url", false, &ret->url, response) &&
                   confirmations_member(body, &ret->confirmations, response) &&
-                  string_member(body, "minimumContractPayment", true, &ret->minimum_contract_payment, response);
+                  lk__api_string_member(body, "minimumContractPayment", true, &ret->minimum_contract_payment,
+                                        response);
         char *checked = NULL;
         lk_err err = LK_ERR_INIT;
         /* a name in a PATCH changes nothing, but Chainlink still checks it */
@@ -275,7 +161,7 @@ static bool bridge_request(const lk_web_request *request, bool name_required, lk
 static void serve_bridges_create(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk_bridge_request q;
         lk_value *body;
-        if (!no_tail(request, response) || !bridge_request(request, true, &q, &body, response))
+        if (!lk__api_exact(request, response) || !bridge_request(request, true, &q, &body, response))
                 return;
         lk_bridge b;
         char token[LK_BRIDGE_TOKEN_LEN + 1];
@@ -284,9 +170,7 @@ static void serve_bridges_create(void *arg, const lk_web_request *request, lk_we
                 fail(response, &err, "create the bridge");
         } else {
                 response->status = 201;
-                lk_buf_puts(&response->body, "{\"data\":");
-                put_bridge(&response->body, &b, token);
-                lk_buf_puts(&response->body, "}");
+                answer_bridge(response, &b, token);
                 explicit_bzero(token, sizeof token);
                 lk_bridge_done(&b);
         }
@@ -294,7 +178,7 @@ static void serve_bridges_create(void *arg, const lk_web_request *request, lk_we
 }
 
 static void serve_bridges_update(void *arg, const lk_web_request *request, lk_web_response *response) {
-        const char *name = tail_name(request, response);
+        const char *name = lk__api_tail_segment(request, response);
         lk_bridge_request q;
         lk_value *body;
         if (!name || !bridge_request(request, false, &q, &body, response))
@@ -304,9 +188,7 @@ static void serve_bridges_update(void *arg, const lk_web_request *request, lk_we
         if (lk_bridge_update(arg, name, &q, &b, &err) < 0) {
                 fail(response, &err, "update the bridge");
         } else {
-                lk_buf_puts(&response->body, "{\"data\":");
-                put_bridge(&response->body, &b, NULL);
-                lk_buf_puts(&response->body, "}");
+                answer_bridge(response, &b, NULL);
                 lk_bridge_done(&b);
         }
         lk_value_unref(body);
@@ -336,7 +218,7 @@ static bool bridge_in_use(lk_store *store, const char *name, lk_web_response *re
 
 /* Answers with the bridge as it was, as Chainlink does. */
 static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
-        const char *name = tail_name(request, response);
+        const char *name = lk__api_tail_segment(request, response);
         lk_bridge b;
         lk_err err = LK_ERR_INIT;
         if (!name)
@@ -352,9 +234,7 @@ static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_we
         if (lk_bridge_delete(arg, name, &err) < 0) {
                 fail(response, &err, "delete the bridge");
         } else {
-                lk_buf_puts(&response->body, "{\"data\":");
-                put_bridge(&response->body, &b, NULL);
-                lk_buf_puts(&response->body, "}");
+                answer_bridge(response, &b, NULL);
         }
         lk_bridge_done(&b);
 }
@@ -362,22 +242,23 @@ static void serve_bridges_delete(void *arg, const lk_web_request *request, lk_we
 /* ---- /v2/external_initiators ---- */
 
 static void serve_initiators_list(void *arg, const lk_web_request *request, lk_web_response *response) {
-        int64_t page, size, total;
+        lk__api_page page;
+        int64_t total;
         lk_external_initiator *items;
         size_t count;
         lk_err err = LK_ERR_INIT;
-        if (!no_tail(request, response) || !page_params(request, &page, &size, response))
+        if (!lk__api_exact(request, response) || !lk__api_page_read(request, &page, response))
                 return;
-        if (lk_external_initiator_list(arg, page, size, &items, &count, &total, &err) < 0) {
+        if (lk_external_initiator_list(arg, page.number, page.size, &items, &count, &total, &err) < 0) {
                 fail(response, &err, "list external initiators");
                 return;
         }
-        put_page_start(&response->body, "/v2/external_initiators", page, size, total);
+        lk__api_page_start(&response->body, request->path, NULL, &page, total);
         for (size_t i = 0; i < count; i++) {
                 lk_buf_puts(&response->body, i ? "," : "");
                 put_initiator(&response->body, &items[i]);
         }
-        put_page_end(&response->body, total);
+        lk__api_page_end(&response->body, total);
         lk_external_initiators_free(items, count);
 }
 
@@ -388,28 +269,24 @@ static void put_credentials(lk_buf *out, const lk_external_initiator *ei, const 
         lk_buf_put_json_string(out, ei->name);
         lk_buf_puts(out, ",\"attributes\":{\"name\":");
         lk_buf_put_json_string(out, ei->name);
-        lk_buf_puts(out, ",\"url\":");
-        lk_buf_put_json_string(out, ei->url ? ei->url : "");
-        lk_buf_puts(out, ",\"incomingAccessKey\":");
-        lk_buf_put_json_string(out, ei->access_key);
-        lk_buf_puts(out, ",\"incomingSecret\":");
-        lk_buf_put_json_string(out, secret);
-        lk_buf_puts(out, ",\"outgoingToken\":");
-        lk_buf_put_json_string(out, ei->outgoing_token);
-        lk_buf_puts(out, ",\"outgoingSecret\":");
-        lk_buf_put_json_string(out, ei->outgoing_secret);
+        lk__api_put_string_member(out, "url", ei->url ? ei->url : "");
+        lk__api_put_string_member(out, "incomingAccessKey", ei->access_key);
+        lk__api_put_string_member(out, "incomingSecret", secret);
+        lk__api_put_string_member(out, "outgoingToken", ei->outgoing_token);
+        lk__api_put_string_member(out, "outgoingSecret", ei->outgoing_secret);
         lk_buf_puts(out, "}}}");
 }
 
 static void serve_initiators_create(void *arg, const lk_web_request *request, lk_web_response *response) {
         static const char *const fields[] = {"name", "url", NULL};
-        if (!no_tail(request, response))
+        if (!lk__api_exact(request, response))
                 return;
-        lk_value *body = json_object(request, fields, response);
+        lk_value *body = lk__api_json_object(request, fields, response);
         const char *name, *url;
         if (!body)
                 return;
-        if (string_member(body, "name", false, &name, response) && string_member(body, "url", true, &url, response)) {
+        if (lk__api_string_member(body, "name", false, &name, response) &&
+            lk__api_string_member(body, "url", true, &url, response)) {
                 lk_external_initiator ei;
                 char secret[LK_EI_SECRET_LEN + 1];
                 lk_err err = LK_ERR_INIT;
@@ -426,7 +303,7 @@ static void serve_initiators_create(void *arg, const lk_web_request *request, lk
 }
 
 static void serve_initiators_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
-        const char *name = tail_name(request, response);
+        const char *name = lk__api_tail_segment(request, response);
         lk_err err = LK_ERR_INIT;
         if (!name)
                 return;

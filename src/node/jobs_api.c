@@ -17,15 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_json.h"
+#include "api.h"
 #include "linkd/alloc.h"
 #include "linkd/auth.h"
 #include "linkd/bridges.h"
 #include "linkd/cron.h"
 #include "linkd/jobs.h"
 
-#define DEFAULT_PAGE_SIZE 25
-#define MAX_PAGE_SIZE 1000
 #define NEXT_FIRE_TIMES 5
 
 struct lk__jobs_api {
@@ -59,26 +57,6 @@ static bool has_role(const lk_web_request *request, lk_web_response *response, l
                 return false;
         }
         return true;
-}
-
-typedef struct page {
-        int64_t number, size;
-} page;
-
-static bool read_page(const lk_web_request *request, lk_web_response *response, page *ret) {
-        const char *p = lk_web_request_query(request, "page");
-        const char *s = lk_web_request_query(request, "size");
-        ret->number = p ? parse_id(p, strlen(p)) : 1;
-        ret->size = s ? parse_id(s, strlen(s)) : DEFAULT_PAGE_SIZE;
-        if (ret->number < 1 || ret->size < 1 || ret->size > MAX_PAGE_SIZE) {
-                lk_web_response_error(response, 422, "page must be 1 or more and size 1 to %d", MAX_PAGE_SIZE);
-                return false;
-        }
-        return true;
-}
-
-static void put_meta(lk_buf *out, int64_t total) {
-        lk_buf_printf(out, ",\"meta\":{\"count\":%" PRId64 "}", total);
 }
 
 /* ---- job documents ---- */
@@ -200,8 +178,8 @@ static void create_job(lk__jobs_api *api, const lk_web_request *request, lk_web_
 }
 
 static void list_jobs(lk__jobs_api *api, const lk_web_request *request, lk_web_response *response) {
-        page pg;
-        if (!read_page(request, response, &pg))
+        lk__api_page pg;
+        if (!lk__api_page_read(request, &pg, response))
                 return;
         lk_job_row *rows = NULL;
         size_t count = 0;
@@ -211,14 +189,12 @@ static void list_jobs(lk__jobs_api *api, const lk_web_request *request, lk_web_r
                 lk_web_response_error(response, 500, "%s", err.msg);
                 return;
         }
-        lk_buf_puts(&response->body, "{\"data\":[");
+        lk__api_page_start(&response->body, request->path, NULL, &pg, total);
         for (size_t i = 0; i < count; i++) {
                 lk_buf_puts(&response->body, i ? "," : "");
                 put_job(api, &response->body, &rows[i], false);
         }
-        lk_buf_putc(&response->body, ']');
-        put_meta(&response->body, total);
-        lk_buf_putc(&response->body, '}');
+        lk__api_page_end(&response->body, total);
         lk_job_rows_free(rows, count);
 }
 
@@ -256,7 +232,7 @@ static void put_time_column(lk_buf *out, lk_stmt *st, int column) {
 
 typedef struct runs_args {
         int64_t job_id, run_id; /* run_id 0: a page of runs */
-        page pg;
+        lk__api_page pg;
         lk_buf *out;
         int64_t total;
         bool found;
@@ -348,10 +324,11 @@ static int runs_body(lk_db *db, void *arg, lk_err *err) {
         return r < 0 ? r : 0;
 }
 
+/* extra_query: what the page links keep of the request's query. */
 static void show_runs(lk__jobs_api *api, const lk_web_request *request, int64_t job_id, int64_t run_id,
-                      lk_web_response *response) {
+                      const char *extra_query, lk_web_response *response) {
         runs_args a = {.job_id = job_id, .run_id = run_id, .out = &(lk_buf)LK_BUF_INIT};
-        if (!run_id && !read_page(request, response, &a.pg))
+        if (!run_id && !lk__api_page_read(request, &a.pg, response))
                 return;
         lk_err err = LK_ERR_INIT;
         int r = lk_store_read(api->store, runs_body, &a, &err);
@@ -362,9 +339,9 @@ static void show_runs(lk__jobs_api *api, const lk_web_request *request, int64_t 
         else if (run_id)
                 lk_buf_printf(&response->body, "{\"data\":%s}", lk_buf_str(a.out));
         else {
-                lk_buf_printf(&response->body, "{\"data\":[%s]", lk_buf_str(a.out));
-                put_meta(&response->body, a.total);
-                lk_buf_putc(&response->body, '}');
+                lk__api_page_start(&response->body, request->path, extra_query, &a.pg, a.total);
+                lk_buf_puts(&response->body, lk_buf_str(a.out));
+                lk__api_page_end(&response->body, a.total);
         }
         lk_buf_done(a.out);
 }
@@ -481,7 +458,7 @@ static void serve_get(void *arg, const lk_web_request *request, lk_web_response 
         if (!id)
                 lk_web_response_error(response, 404, "not found");
         else if (p.runs)
-                show_runs(api, request, id, p.run_id, response);
+                show_runs(api, request, id, p.run_id, NULL, response);
         else
                 show_job(api, id, response);
 }
@@ -492,10 +469,12 @@ static void serve_pipeline_runs(void *arg, const lk_web_request *request, lk_web
         const char *job = lk_web_request_query(request, "jobID");
         int64_t job_id = job ? parse_id(job, strlen(job)) : 0;
         int64_t run_id = *request->tail == '/' ? parse_id(request->tail + 1, strlen(request->tail + 1)) : 0;
+        char extra_query[40];
+        snprintf(extra_query, sizeof extra_query, "jobID=%" PRId64, job_id);
         if ((*request->tail && !run_id) || (job && !job_id))
                 lk_web_response_error(response, 404, "not found");
         else
-                show_runs(api, request, job_id, run_id, response);
+                show_runs(api, request, job_id, run_id, job ? extra_query : NULL, response);
 }
 
 static void serve_delete(void *arg, const lk_web_request *request, lk_web_response *response) {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api_json.h"
+#include "api.h"
 #include "linkd/alloc.h"
 #include "linkd/value.h"
 
@@ -47,51 +47,10 @@ static void authenticate(void *arg, const lk_web_request *request, lk_web_caller
 
 /* ---- request bodies ---- */
 
-/* The body as a JSON object whose keys are all among allowed; else a
- * 422 with the reason and NULL. */
-static lk_value *json_object(const lk_web_request *request, const char *const *allowed, lk_web_response *response) {
-        lk_value *body = NULL;
-        lk_err err = LK_ERR_INIT;
-        if (lk_value_from_json(request->body, request->body_len, &body, &err) < 0) {
-                lk_web_response_error(response, 422, "invalid JSON body: %s", err.msg);
-                return NULL;
-        }
-        if (lk_value_type_of(body) != LK_VALUE_MAP) {
-                lk_web_response_error(response, 422, "invalid JSON body: expected an object");
-                return lk_value_unref(body), NULL;
-        }
-        for (size_t i = 0; i < lk_value_map_len(body); i++) {
-                const char *key;
-                size_t key_len;
-                lk_value_map_at(body, i, &key, &key_len);
-                bool known = false;
-                for (const char *const *a = allowed; *a && !known; a++)
-                        known = strlen(*a) == key_len && memcmp(*a, key, key_len) == 0;
-                if (!known) {
-                        lk_web_response_error(response, 422, "invalid JSON body: unknown field \"%.*s\"",
-                                              (int)key_len, key);
-                        return lk_value_unref(body), NULL;
-                }
-        }
-        return body;
-}
-
 /* The string member key, or NULL (and a 422) when missing or not a string. */
-static const char *string_member(const lk_value *body, const char *key, lk_web_response *response) {
-        const lk_value *v = lk_value_map_get(body, key, strlen(key));
-        if (!v || lk_value_type_of(v) != LK_VALUE_STRING) {
-                lk_web_response_error(response, 422, "invalid JSON body: \"%s\" must be a string", key);
-                return NULL;
-        }
-        return lk_value_get_string(v, NULL);
-}
-
-/* Routes match by prefix: "/sessionsX" and "/v2/users/x" are not ours. */
-static bool exact(const lk_web_request *request, lk_web_response *response) {
-        if (*request->tail == '\0')
-                return true;
-        lk_web_response_error(response, 404, "not found");
-        return false;
+static const char *required_string(const lk_value *body, const char *key, lk_web_response *response) {
+        const char *v;
+        return lk__api_string_member(body, key, false, &v, response) ? v : NULL;
 }
 
 /* ---- /sessions ---- */
@@ -132,13 +91,13 @@ static void log_in(lk__sessions *s, const lk_web_request *request, const char *e
 
 static void serve_login(void *arg, const lk_web_request *request, lk_web_response *response) {
         static const char *const fields[] = {"email", "password", NULL};
-        if (!exact(request, response))
+        if (!lk__api_exact(request, response))
                 return;
-        lk_value *body = json_object(request, fields, response);
+        lk_value *body = lk__api_json_object(request, fields, response);
         if (!body)
                 return;
-        const char *email = string_member(body, "email", response);
-        const char *password = email ? string_member(body, "password", response) : NULL;
+        const char *email = required_string(body, "email", response);
+        const char *password = email ? required_string(body, "password", response) : NULL;
         if (password)
                 log_in(arg, request, email, password, response);
         lk_value_unref(body);
@@ -146,7 +105,7 @@ static void serve_login(void *arg, const lk_web_request *request, lk_web_respons
 
 static void serve_logout(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk__sessions *s = arg;
-        if (!exact(request, response))
+        if (!lk__api_exact(request, response))
                 return;
         const char *token = lk_web_request_cookie(request, LK_SESSION_COOKIE);
         lk_err err = LK_ERR_INIT;
@@ -180,7 +139,7 @@ static void put_user(void *arg, const char *email, lk_role role, lk_usec created
 
 static void serve_users(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk__sessions *s = arg;
-        if (!exact(request, response))
+        if (!lk__api_exact(request, response))
                 return;
         lk_buf_puts(&response->body, "{\"data\":[");
         user_list l = {&response->body, true};
@@ -195,14 +154,14 @@ static void serve_users(void *arg, const lk_web_request *request, lk_web_respons
 static void serve_create_user(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk__sessions *s = arg;
         static const char *const fields[] = {"email", "password", "role", NULL};
-        if (!exact(request, response))
+        if (!lk__api_exact(request, response))
                 return;
-        lk_value *body = json_object(request, fields, response);
+        lk_value *body = lk__api_json_object(request, fields, response);
         if (!body)
                 return;
-        const char *email = string_member(body, "email", response);
-        const char *password = email ? string_member(body, "password", response) : NULL;
-        const char *role_name = password ? string_member(body, "role", response) : NULL;
+        const char *email = required_string(body, "email", response);
+        const char *password = email ? required_string(body, "password", response) : NULL;
+        const char *role_name = password ? required_string(body, "role", response) : NULL;
         lk_role role;
         lk_err err = LK_ERR_INIT;
         if (!role_name) {
@@ -226,10 +185,10 @@ static void serve_create_user(void *arg, const lk_web_request *request, lk_web_r
  * revokes a token: a stolen session alone cannot mint one. */
 static bool password_confirmed(lk__sessions *s, const lk_web_request *request, lk_web_response *response) {
         static const char *const fields[] = {"password", NULL};
-        lk_value *body = json_object(request, fields, response);
+        lk_value *body = lk__api_json_object(request, fields, response);
         if (!body)
                 return false;
-        const char *password = string_member(body, "password", response);
+        const char *password = required_string(body, "password", response);
         lk_role role;
         lk_err err = LK_ERR_INIT;
         bool ok = password && lk_user_authenticate(s->store, request->caller->email, password, &role, &err) == 0;
@@ -242,7 +201,7 @@ static bool password_confirmed(lk__sessions *s, const lk_web_request *request, l
 
 static void serve_token_create(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk__sessions *s = arg;
-        if (!exact(request, response) || !password_confirmed(s, request, response))
+        if (!lk__api_exact(request, response) || !password_confirmed(s, request, response))
                 return;
         char key[LK_API_KEY_LEN + 1], secret[LK_API_SECRET_LEN + 1];
         lk_err err = LK_ERR_INIT;
@@ -260,7 +219,7 @@ static void serve_token_create(void *arg, const lk_web_request *request, lk_web_
 
 static void serve_token_delete(void *arg, const lk_web_request *request, lk_web_response *response) {
         lk__sessions *s = arg;
-        if (!exact(request, response) || !password_confirmed(s, request, response))
+        if (!lk__api_exact(request, response) || !password_confirmed(s, request, response))
                 return;
         lk_err err = LK_ERR_INIT;
         int r = lk_api_token_delete(s->store, request->caller->email, &err);

@@ -176,6 +176,22 @@ static void webhook_lifecycle(void **state) {
         j = expect_json(f, "GET", path, NULL, 200);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "count")), 1);
         json_decref(j);
+        /* pages link to their neighbours, keeping the filter */
+        snprintf(path, sizeof path, "/v2/jobs/%s/runs", external);
+        json_decref(expect_json(f, "POST", path, "{\"x\": 1}", 200));
+        snprintf(path, sizeof path, "/v2/pipeline/runs?jobID=%lld&size=1", (long long)id);
+        j = expect_json(f, "GET", path, NULL, 200);
+        char want[96];
+        snprintf(want, sizeof want, "/v2/pipeline/runs?jobID=%lld&page=2&size=1", (long long)id);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "links"), "next")), want);
+        assert_int_equal(json_array_size(json_object_get(j, "data")), 1);
+        json_decref(j);
+        snprintf(path, sizeof path, "/v2/jobs/%lld/runs?page=2&size=1", (long long)id);
+        j = expect_json(f, "GET", path, NULL, 200);
+        snprintf(want, sizeof want, "/v2/jobs/%lld/runs?page=1&size=1", (long long)id);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "links"), "prev")), want);
+        assert_null(json_object_get(json_object_get(j, "links"), "next"));
+        json_decref(j);
         json_decref(expect_json(f, "GET", "/v2/pipeline/runs/999", NULL, 404));
 
         /* deleted: gone, with its runs */
@@ -296,7 +312,11 @@ static void bad_specs_get_every_error(void **state) {
         body = create_body(with_id);
         json_decref(expect_json(f, "POST", "/v2/jobs", body, 409));
         lk_free(body);
-        json_decref(expect_json(f, "GET", "/v2/jobs?size=0", NULL, 422));
+        j = expect_json(f, "GET", "/v2/jobs?size=0", NULL, 422);
+        char *text = json_dumps(j, 0);
+        assert_non_null(strstr(text, "invalid size param: must be an integer from 1 to 1000"));
+        free(text);
+        json_decref(j);
         json_decref(expect_json(f, "GET", "/v2/jobs/abc", NULL, 404));
 }
 
