@@ -26,17 +26,17 @@ lk_run *lk__run_new(struct lk_runner *runner, lk_pipeline_spec *spec, const lk_v
         run->inputs = inputs ? lk_value_ref((lk_value *)inputs) : lk_value_map();
         run->task_count = spec->graph->task_count;
         run->tasks = lk_calloc(run->task_count, sizeof *run->tasks);
+        run->created_at = lk_now_realtime();
         for (size_t i = 0; i < run->task_count; i++) {
                 lk__task_run *t = &run->tasks[i];
                 t->run = run;
                 t->id = (int)i;
                 t->waiting_parents = spec->tasks[i].parent_count;
                 t->job.heap_slot = SIZE_MAX;
-                if (lk_uuid_v4(t->uuid) < 0)
+                if (lk_uuid_v7(t->uuid, run->created_at / LK_USEC_PER_MSEC) < 0)
                         snprintf(t->uuid, sizeof t->uuid, "00000000-0000-4000-8000-%012x", (unsigned)(i & 0xffffffu)); /* no entropy: unique per run only */
         }
         run->state = LK_RUN_RUNNING;
-        run->created_at = lk_now_realtime();
         return run;
 }
 
