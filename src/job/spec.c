@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <gmp.h>
 #include <inttypes.h>
-#include <nettle/sha3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "linkd/alloc.h"
 #include "linkd/hex.h"
+#include "linkd/keccak.h"
 #include "linkd/toml.h"
 #include "linkd/uuid.h"
 #include "linkd/value.h"
@@ -81,35 +81,6 @@ const char *lk_job_type_name(lk_job_type type) {
 
 /* ---- EIP-55 ---- */
 
-/* Keccak-256 as Ethereum uses it: SHA-3's permutation with the original
- * 0x01 padding, which nettle 3.8 does not offer as a hash. */
-static void keccak256(const uint8_t *data, size_t len, uint8_t out[32]) {
-        enum { RATE = 136 };
-        struct sha3_state st;
-        memset(&st, 0, sizeof st);
-        uint8_t block[RATE];
-        for (;;) {
-                size_t n = len < RATE ? len : RATE;
-                memset(block, 0, sizeof block);
-                memcpy(block, data, n);
-                bool last = len < RATE;
-                if (last) {
-                        block[n] ^= 0x01;
-                        block[RATE - 1] ^= 0x80;
-                }
-                for (size_t i = 0; i < RATE / 8; i++)
-                        for (size_t b = 0; b < 8; b++)
-                                st.a[i] ^= (uint64_t)block[i * 8 + b] << (8 * b);
-                sha3_permute(&st);
-                if (last)
-                        break;
-                data += n;
-                len -= n;
-        }
-        for (size_t i = 0; i < 32; i++)
-                out[i] = (uint8_t)(st.a[i / 8] >> (8 * (i % 8)));
-}
-
 bool lk_job_address_is_eip55(const char *s) {
         if (strlen(s) != 42 || s[0] != '0' || s[1] != 'x')
                 return false;
@@ -120,7 +91,7 @@ bool lk_job_address_is_eip55(const char *s) {
                 lower[i] = (char)tolower((unsigned char)s[i + 2]);
         }
         uint8_t hash[32];
-        keccak256((const uint8_t *)lower, sizeof lower, hash);
+        lk_keccak256(lower, sizeof lower, hash);
         for (size_t i = 0; i < 40; i++) {
                 int nibble = i % 2 ? hash[i / 2] & 0xf : hash[i / 2] >> 4;
                 char want = nibble >= 8 ? (char)toupper((unsigned char)lower[i]) : lower[i];

@@ -1,6 +1,8 @@
 /* Test helpers (see lktest.h). */
 #include "lktest.h"
 
+#include "linkd/hex.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
@@ -392,4 +394,33 @@ void lktest_pg_drop_db(char *url) {
                 fail_msg("%s", error);
                 lk_free(error);
         }
+}
+
+void lktest_unhex(const char *hex, uint8_t *out, size_t len) {
+        const char *digits = hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X') ? hex + 2 : hex;
+        size_t n = strlen(digits);
+        if (n > 2 * len)
+                fail_msg("%s: longer than %zu bytes", hex, len);
+        memset(out, 0, len);
+        for (size_t i = 0; i < n; i++) {
+                int d = lk_hex_digit(digits[n - 1 - i]);
+                if (d < 0)
+                        fail_msg("%s: not hex", hex);
+                out[len - 1 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);
+        }
+}
+
+void lktest_assert_hex(const uint8_t *got, size_t len, const char *want) {
+        uint8_t *w = lk_malloc(len);
+        lktest_unhex(want, w, len);
+        bool same = memcmp(got, w, len) == 0;
+        lk_free(w);
+        if (same)
+                return;
+        char *text = lk_malloc(2 * len + 1);
+        for (size_t i = 0; i < len; i++)
+                snprintf(text + 2 * i, 3, "%02x", got[i]);
+        print_error("got  0x%s\nwant %s\n", text, want);
+        lk_free(text);
+        fail();
 }

@@ -78,6 +78,13 @@ int lktest_run_program(const char *program, const char *const *argv, const char 
 /* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
 unsigned lktest_port_from_log(const char *line);
 
+/* hex (an optional 0x, then at most 2·len digits) into out, as a
+ * big-endian number left-padded with zeros; fails the test on bad hex. */
+void lktest_unhex(const char *hex, uint8_t *out, size_t len);
+/* Fails the test, printing both sides, unless got is the bytes of want
+ * (hex as lktest_unhex reads it). */
+void lktest_assert_hex(const uint8_t *got, size_t len, const char *want);
+
 
 
 /* PostgreSQL for the store tests: a fresh database on the test cluster

@@ -1,0 +1,358 @@
+/* See include/linkd/vrf.h.  Field arithmetic on public values (hash to
+ * curve, zInv) is GMP's; everything on points is libsecp256k1's through
+ * lk_point; the secret key only meets lk_point_base_mul, lk_point_mul and
+ * lk_scalar arithmetic. */
+#include "linkd/vrf.h"
+
+#include <errno.h>
+#include <gmp.h>
+#include <string.h>
+
+#include "linkd/keccak.h"
+
+enum { HASH_TO_CURVE_PREFIX = 1, SCALAR_FROM_POINTS_PREFIX = 2, RANDOM_OUTPUT_PREFIX = 3 };
+
+/* ---- field arithmetic (public values) ---- */
+
+typedef struct field {
+        mpz_t p, sqrt_exponent; /* P and (P + 1) / 4 */
+} field;
+
+static void field_init(field *f) {
+        mpz_init_set_str(f->p, "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f", 16);
+        mpz_init(f->sqrt_exponent);
+        mpz_add_ui(f->sqrt_exponent, f->p, 1);
+        mpz_fdiv_q_2exp(f->sqrt_exponent, f->sqrt_exponent, 2);
+}
+
+static void field_done(field *f) {
+        mpz_clears(f->p, f->sqrt_exponent, NULL);
+}
+
+static void word_to_mpz(mpz_t out, const uint8_t word[static LK_WORD]) {
+        mpz_import(out, LK_WORD, 1, 1, 1, 0, word);
+}
+
+static void mpz_to_word(uint8_t out[static LK_WORD], const mpz_t v) {
+        size_t count = 0;
+        uint8_t buf[LK_WORD];
+        memset(out, 0, LK_WORD);
+        mpz_export(buf, &count, 1, 1, 1, 0, v);
+        memcpy(out + LK_WORD - count, buf, count);
+}
+
+static void put_u256(uint8_t out[static LK_WORD], uint64_t v) {
+        lk_scalar s;
+        lk_scalar_from_u64(&s, v);
+        memcpy(out, s.b, LK_WORD);
+}
+
+/* fieldHash: keccak, rehashed until the result is below P. */
+static void field_hash(const field *f, const uint8_t *data, size_t len, mpz_t out) {
+        uint8_t h[LK_WORD];
+        lk_keccak256(data, len, h);
+        word_to_mpz(out, h);
+        while (mpz_cmp(out, f->p) >= 0) {
+                lk_keccak256(h, sizeof h, h);
+                word_to_mpz(out, h);
+        }
+}
+
+/* y = √(x³ + 7) if it exists, as VRF.sol finds it: (x³+7)^((P+1)/4),
+ * squared back to check. */
+static bool curve_y(const field *f, const mpz_t x, mpz_t y) {
+        mpz_t rhs, check;
+        mpz_inits(rhs, check, NULL);
+        mpz_powm_ui(rhs, x, 3, f->p);
+        mpz_add_ui(rhs, rhs, 7);
+        mpz_mod(rhs, rhs, f->p);
+        mpz_powm(y, rhs, f->sqrt_exponent, f->p);
+        mpz_powm_ui(check, y, 2, f->p);
+        bool ok = mpz_cmp(check, rhs) == 0;
+        mpz_clears(rhs, check, NULL);
+        return ok;
+}
+
+int lk_vrf_hash_to_curve(const lk_point *pk, const uint8_t seed[static LK_WORD], lk_point *ret, lk_err *err) {
+        if (pk->infinity)
+                return lk_err_set(err, -EINVAL, "public key is the identity");
+        field f;
+        field_init(&f);
+        uint8_t input[4 * LK_WORD];
+        put_u256(input, HASH_TO_CURVE_PREFIX);
+        lk_point_to_long(pk, input + LK_WORD);
+        memcpy(input + 3 * LK_WORD, seed, LK_WORD);
+        mpz_t x, y;
+        mpz_inits(x, y, NULL);
+        field_hash(&f, input, sizeof input, x);
+        while (!curve_y(&f, x, y)) {
+                uint8_t word[LK_WORD];
+                mpz_to_word(word, x);
+                field_hash(&f, word, sizeof word, x);
+        }
+        if (mpz_odd_p(y))
+                mpz_sub(y, f.p, y);
+        uint8_t xy[LK_POINT_LEN];
+        mpz_to_word(xy, x);
+        mpz_to_word(xy + LK_WORD, y);
+        mpz_clears(x, y, NULL);
+        field_done(&f);
+        return lk_point_from_long(ret, xy, err);
+}
+
+/* ---- the proof ---- */
+
+/* c = keccak(2 ‖ H ‖ PK ‖ Γ ‖ V ‖ addr(U)), not reduced. */
+static void challenge(const lk_point *h, const lk_point *pk, const lk_point *gamma, const lk_point *v,
+                      const uint8_t u_address[static LK_ADDRESS_LEN], uint8_t out[static LK_WORD]) {
+        uint8_t input[LK_WORD + 4 * LK_POINT_LEN + LK_ADDRESS_LEN];
+        put_u256(input, SCALAR_FROM_POINTS_PREFIX);
+        lk_point_to_long(h, input + LK_WORD);
+        lk_point_to_long(pk, input + LK_WORD + LK_POINT_LEN);
+        lk_point_to_long(gamma, input + LK_WORD + 2 * LK_POINT_LEN);
+        lk_point_to_long(v, input + LK_WORD + 3 * LK_POINT_LEN);
+        memcpy(input + LK_WORD + 4 * LK_POINT_LEN, u_address, LK_ADDRESS_LEN);
+        lk_keccak256(input, sizeof input, out);
+}
+
+static void output_of(const lk_point *gamma, uint8_t out[static LK_WORD]) {
+        uint8_t input[LK_WORD + LK_POINT_LEN];
+        put_u256(input, RANDOM_OUTPUT_PREFIX);
+        lk_point_to_long(gamma, input + LK_WORD);
+        lk_keccak256(input, sizeof input, out);
+}
+
+/* a·P + b·Q. */
+static void linear_combination(lk_point *ret, const lk_scalar *a, const lk_point *p, const lk_scalar *b,
+                               const lk_point *q) {
+        lk_point ap, bq;
+        lk_point_mul(&ap, p, a);
+        lk_point_mul(&bq, q, b);
+        lk_point_add(ret, &ap, &bq);
+}
+
+/* What a verifier derives from a proof: H = hashToCurve(PK, seed),
+ * U = c·PK + s·G, and c as a scalar. */
+static int recompute(const lk_vrf_proof *proof, lk_point *h, lk_point *u, lk_scalar *c, lk_err *err) {
+        int r = lk_vrf_hash_to_curve(&proof->pk, proof->seed, h, err);
+        if (r < 0)
+                return r;
+        lk_scalar one;
+        lk_point g;
+        memcpy(c->b, proof->c, LK_WORD);
+        lk_scalar_from_u64(&one, 1);
+        lk_point_base_mul(&g, &one);
+        linear_combination(u, c, &proof->pk, &proof->s, &g);
+        return 0;
+}
+
+int lk_vrf_prove_with_nonce(const lk_scalar *secret, const uint8_t seed[static LK_WORD], const lk_scalar *nonce,
+                            lk_vrf_proof *ret, lk_err *err) {
+        if (lk_scalar_is_zero(secret))
+                return lk_err_set(err, -EINVAL, "the secret key is zero");
+        lk_vrf_proof p = {.s = {{0}}};
+        lk_point h, u, v, c_gamma, s_h;
+        lk_point_base_mul(&p.pk, secret);
+        int r = lk_vrf_hash_to_curve(&p.pk, seed, &h, err);
+        if (r < 0)
+                return r;
+        lk_point_mul(&p.gamma, &h, secret);
+        lk_point_base_mul(&u, nonce);
+        lk_point_mul(&v, &h, nonce);
+        uint8_t u_address[LK_ADDRESS_LEN];
+        lk_point_address(&u, u_address);
+        challenge(&h, &p.pk, &p.gamma, &v, u_address, p.c);
+        if (!lk_scalar_in_range(p.c))
+                return lk_err_set(err, -EAGAIN, "the challenge is not below the group order");
+        lk_scalar c, c_secret;
+        memcpy(c.b, p.c, LK_WORD);
+        lk_scalar_mul(&c_secret, &c, secret);
+        lk_scalar_sub(&p.s, nonce, &c_secret);
+        lk_scalar_wipe(&c_secret);
+        /* VRF.sol adds c·Γ and s·H with a formula that fails on equal points */
+        lk_point_mul(&c_gamma, &p.gamma, &c);
+        lk_point_mul(&s_h, &h, &p.s);
+        if (lk_point_equal(&c_gamma, &s_h))
+                return lk_err_set(err, -EAGAIN, "c·Γ equals s·H for this nonce");
+        memcpy(p.seed, seed, LK_WORD);
+        output_of(&p.gamma, p.output);
+        if (lk_vrf_verify(&p, err) < 0) {
+                lk_err_prefix(err, "the new proof does not verify");
+                if (err)
+                        err->code = -EIO;
+                return -EIO;
+        }
+        *ret = p;
+        return 0;
+}
+
+int lk_vrf_prove(const lk_scalar *secret, const uint8_t seed[static LK_WORD], const lk_random *random,
+                 lk_vrf_proof *ret, lk_err *err) {
+        for (;;) {
+                lk_scalar nonce;
+                int r = lk_scalar_random(&nonce, random);
+                if (r < 0)
+                        return lk_err_set(err, r, "cannot read random bytes for the nonce");
+                r = lk_vrf_prove_with_nonce(secret, seed, &nonce, ret, err);
+                lk_scalar_wipe(&nonce);
+                if (r != -EAGAIN)
+                        return r;
+        }
+}
+
+int lk_vrf_verify(const lk_vrf_proof *proof, lk_err *err) {
+        if (proof->pk.infinity || proof->gamma.infinity)
+                return lk_err_set(err, -EINVAL, "public key or gamma is the identity");
+        if (!lk_scalar_in_range(proof->c) || !lk_scalar_in_range(proof->s.b))
+                return lk_err_set(err, -EINVAL, "c or s is not below the group order");
+        lk_point h, u, v;
+        lk_scalar c;
+        int r = recompute(proof, &h, &u, &c, err);
+        if (r < 0)
+                return r;
+        linear_combination(&v, &c, &proof->gamma, &proof->s, &h);
+        uint8_t u_address[LK_ADDRESS_LEN], c_check[LK_WORD], output[LK_WORD];
+        lk_point_address(&u, u_address);
+        challenge(&h, &proof->pk, &proof->gamma, &v, u_address, c_check);
+        if (memcmp(c_check, proof->c, LK_WORD) != 0)
+                return lk_err_set(err, -EINVAL, "invalid proof: the challenge does not match");
+        output_of(&proof->gamma, output);
+        if (memcmp(output, proof->output, LK_WORD) != 0)
+                return lk_err_set(err, -EINVAL, "the output is not the hash of gamma");
+        return 0;
+}
+
+/* ---- what Solidity needs ---- */
+
+int lk_vrf_solidity(const lk_vrf_proof *proof, lk_vrf_solidity_proof *ret, lk_err *err) {
+        lk_vrf_solidity_proof sp = {.proof = *proof};
+        lk_point h, u;
+        lk_scalar c;
+        int r = recompute(proof, &h, &u, &c, err);
+        if (r < 0)
+                return r;
+        lk_point_address(&u, sp.u_witness);
+        lk_point_mul(&sp.c_gamma_witness, &proof->gamma, &c);
+        lk_point_mul(&sp.s_hash_witness, &h, &proof->s);
+        if (sp.c_gamma_witness.infinity || sp.s_hash_witness.infinity)
+                return lk_err_set(err, -EINVAL, "c·Γ or s·H is the identity");
+        /* VRF.sol's projective sum of two affine points (z = 1) has
+         * z = (qx − px)⁵. */
+        uint8_t px[LK_WORD], qx[LK_WORD];
+        lk_point_x(&sp.c_gamma_witness, px);
+        lk_point_x(&sp.s_hash_witness, qx);
+        field f;
+        field_init(&f);
+        mpz_t a, b;
+        mpz_inits(a, b, NULL);
+        word_to_mpz(a, qx);
+        word_to_mpz(b, px);
+        mpz_sub(a, a, b);
+        mpz_mod(a, a, f.p);
+        mpz_powm_ui(a, a, 5, f.p);
+        int invertible = mpz_invert(a, a, f.p);
+        mpz_to_word(sp.z_inv, a);
+        mpz_clears(a, b, NULL);
+        field_done(&f);
+        if (!invertible)
+                return lk_err_set(err, -EINVAL, "points in sum must be distinct");
+        *ret = sp;
+        return 0;
+}
+
+void lk_vrf_marshal(const lk_vrf_solidity_proof *sp, uint8_t out[static LK_VRF_MARSHALED_LEN]) {
+        lk_point_to_long(&sp->proof.pk, out);
+        lk_point_to_long(&sp->proof.gamma, out + 64);
+        memcpy(out + 128, sp->proof.c, LK_WORD);
+        memcpy(out + 160, sp->proof.s.b, LK_WORD);
+        memcpy(out + 192, sp->proof.seed, LK_WORD);
+        memset(out + 224, 0, 12);
+        memcpy(out + 236, sp->u_witness, LK_ADDRESS_LEN);
+        lk_point_to_long(&sp->c_gamma_witness, out + 256);
+        lk_point_to_long(&sp->s_hash_witness, out + 320);
+        memcpy(out + 384, sp->z_inv, LK_WORD);
+}
+
+int lk_vrf_unmarshal(const uint8_t in[static LK_VRF_MARSHALED_LEN], lk_vrf_solidity_proof *ret, lk_err *err) {
+        lk_vrf_proof p = {.s = {{0}}};
+        int r = lk_point_from_long(&p.pk, in, err);
+        if (r < 0) {
+                lk_err_prefix(err, "public key");
+                return r;
+        }
+        if ((r = lk_point_from_long(&p.gamma, in + 64, err)) < 0) {
+                lk_err_prefix(err, "gamma");
+                return r;
+        }
+        if (!lk_scalar_in_range(in + 128) || !lk_scalar_in_range(in + 160))
+                return lk_err_set(err, -EINVAL, "c or s is not below the group order");
+        memcpy(p.c, in + 128, LK_WORD);
+        memcpy(p.s.b, in + 160, LK_WORD);
+        memcpy(p.seed, in + 192, LK_WORD);
+        output_of(&p.gamma, p.output);
+        lk_vrf_solidity_proof sp;
+        if ((r = lk_vrf_solidity(&p, &sp, err)) < 0)
+                return r;
+        uint8_t again[LK_VRF_MARSHALED_LEN];
+        lk_vrf_marshal(&sp, again);
+        if (memcmp(again + 224, in + 224, LK_VRF_MARSHALED_LEN - 224) != 0)
+                return lk_err_set(err, -EINVAL, "the witnesses are not the ones the proof implies");
+        *ret = sp;
+        return 0;
+}
+
+/* ---- V2 ---- */
+
+void lk_vrf_key_hash(const lk_point *pk, uint8_t out[static LK_WORD]) {
+        uint8_t xy[LK_POINT_LEN];
+        lk_point_to_long(pk, xy);
+        lk_keccak256(xy, sizeof xy, out);
+}
+
+static void hash_two_words(const uint8_t a[static LK_WORD], const uint8_t b[static LK_WORD],
+                           uint8_t out[static LK_WORD]) {
+        uint8_t input[2 * LK_WORD];
+        memcpy(input, a, LK_WORD);
+        memcpy(input + LK_WORD, b, LK_WORD);
+        lk_keccak256(input, sizeof input, out);
+}
+
+void lk_vrf_seed_v2(const uint8_t pre_seed[static LK_WORD], const uint8_t block_hash[static LK_WORD],
+                    uint8_t out[static LK_WORD]) {
+        hash_two_words(pre_seed, block_hash, out);
+}
+
+void lk_vrf_request_id(const uint8_t key_hash[static LK_WORD], const uint8_t pre_seed[static LK_WORD],
+                       uint8_t out[static LK_WORD]) {
+        hash_two_words(key_hash, pre_seed, out);
+}
+
+void lk_vrf_random_words(const uint8_t output[static LK_WORD], uint32_t count, uint8_t (*out)[LK_WORD]) {
+        for (uint32_t i = 0; i < count; i++) {
+                uint8_t index[LK_WORD];
+                put_u256(index, i);
+                hash_two_words(output, index, out[i]);
+        }
+}
+
+static uint8_t *put_address_word(uint8_t *at, const uint8_t address[static LK_ADDRESS_LEN]) {
+        memset(at, 0, 12);
+        memcpy(at + 12, address, LK_ADDRESS_LEN);
+        return at + LK_WORD;
+}
+
+void lk_vrf_fulfill_calldata(const lk_vrf_solidity_proof *sp, const uint8_t pre_seed[static LK_WORD],
+                             const lk_vrf_request_commitment *rc, uint8_t out[static LK_VRF_FULFILL_CALLDATA_LEN]) {
+        static const uint8_t selector[4] = {0xaf, 0x19, 0x8b, 0x97};
+        uint8_t marshaled[LK_VRF_MARSHALED_LEN];
+        lk_vrf_marshal(sp, marshaled);
+        memcpy(marshaled + 192, pre_seed, LK_WORD);
+        memcpy(out, selector, 4);
+        memcpy(out + 4, marshaled, LK_VRF_MARSHALED_LEN);
+        uint8_t *at = out + 4 + LK_VRF_MARSHALED_LEN;
+        put_u256(at, rc->block_num);
+        put_u256(at + LK_WORD, rc->sub_id);
+        put_u256(at + 2 * LK_WORD, rc->callback_gas_limit);
+        put_u256(at + 3 * LK_WORD, rc->num_words);
+        put_address_word(at + 4 * LK_WORD, rc->sender);
+}
