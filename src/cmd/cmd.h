@@ -22,6 +22,9 @@ int lk_cmd_jobs(int argc, char **argv);
 int lk_cmd_runs(int argc, char **argv);
 int lk_cmd_bridges(int argc, char **argv);
 int lk_cmd_initiators(int argc, char **argv);
+/* linkd vrf prove|verify, linkd schnorr sign: no node needed. */
+int lk_cmd_vrf(int argc, char **argv);
+int lk_cmd_schnorr(int argc, char **argv);
 /* linkd node health: the node's health checks, asked over its API. */
 int lk_cmd_node_health(int argc, char **argv);
 

@@ -18,6 +18,9 @@ static const char usage[] =
         "  pipeline run [--vars JSON] [--config FILE]... FILE|-\n"
         "                                                   run a DOT pipeline once, print the result as JSON\n"
         "  cron next SCHEDULE [--from TIME] [--count N]     print when a cron schedule fires next\n"
+        "  vrf prove --key-file FILE --seed N [--block-hash H] | verify FILE\n"
+        "                                                   a VRF proof as VRFCoordinatorV2 takes it\n"
+        "  schnorr sign --key-file FILE --msg 0x...         a signature SchnorrSECP256K1.sol accepts\n"
         "  admin login [--file FILE] | logout               open or end a session with a node's API\n"
         "  admin users create --file FILE [--role R] | list\n"
         "                                                   add or list the node's users\n"
@@ -55,6 +58,10 @@ int main(int argc, char **argv) {
                 return lk_cmd_bridges(argc - 1, argv + 1);
         if (strcmp(command, "initiators") == 0)
                 return lk_cmd_initiators(argc - 1, argv + 1);
+        if (strcmp(command, "vrf") == 0)
+                return lk_cmd_vrf(argc - 1, argv + 1);
+        if (strcmp(command, "schnorr") == 0)
+                return lk_cmd_schnorr(argc - 1, argv + 1);
         if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
                 printf("linkd %s (commit %s)\n", LK_VERSION, LK_COMMIT);
                 return LK_EXIT_OK;

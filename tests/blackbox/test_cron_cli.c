@@ -9,16 +9,10 @@
 #include "linkd/alloc.h"
 
 static void run(const char *const *argv, int want_status, const char *want_stdout, const char *stderr_has) {
-        char *out = NULL, *err = NULL;
-        int status = lktest_run(argv, &out, &err);
-        if (status != want_status)
-                fail_msg("exit %d, want %d; stdout: %s stderr: %s", status, want_status, out, err);
+        char *out = lktest_run_expect(argv, want_status, stderr_has);
         if (want_stdout)
                 assert_string_equal(out, want_stdout);
-        if (stderr_has && !strstr(err, stderr_has))
-                fail_msg("stderr lacks \"%s\": %s", stderr_has, err);
         lk_free(out);
-        lk_free(err);
 }
 
 static void test_sequence(void **state) {

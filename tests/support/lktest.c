@@ -424,3 +424,14 @@ void lktest_assert_hex(const uint8_t *got, size_t len, const char *want) {
         lk_free(text);
         fail();
 }
+
+char *lktest_run_expect(const char *const *argv, int want_status, const char *stderr_has) {
+        char *out = NULL, *err = NULL;
+        int status = lktest_run(argv, &out, &err);
+        if (status != want_status)
+                fail_msg("linkd %s: exit %d, want %d; stdout: %s stderr: %s", argv[0], status, want_status, out, err);
+        if (stderr_has && !strstr(err, stderr_has))
+                fail_msg("linkd %s: stderr lacks \"%s\": %s", argv[0], stderr_has, err);
+        lk_free(err);
+        return out;
+}

@@ -68,6 +68,10 @@ void lktest_proc_done(lktest_proc *proc);
 /* Runs $LINKD_BIN argv to completion, capturing stdout and stderr
  * (lk_free them); returns the exit status, or -1 if it did not exit normally. */
 int lktest_run(const char *const *argv, char **ret_stdout, char **ret_stderr);
+/* lktest_run, failing the test unless linkd exits with want_status and
+ * (when stderr_has is not NULL) its stderr contains stderr_has; returns
+ * its stdout (lk_free it). */
+char *lktest_run_expect(const char *const *argv, int want_status, const char *stderr_has);
 
 /* Runs program (looked up in PATH if it has no slash) with argv (argv[0]
  * excluded) and extra environment entries env (may be NULL), as
