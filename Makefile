@@ -50,6 +50,7 @@ bench:
 	bench/pipeline/run
 	bench/scheduler/run
 	bench/api/run
+	bench/crypto/run
 
 clean:
 	rm -rf build

@@ -88,6 +88,11 @@ void lk_point_base_mul(lk_point *ret, const lk_scalar *k);
 /* k·p. */
 void lk_point_mul(lk_point *ret, const lk_point *p, const lk_scalar *k);
 void lk_point_add(lk_point *ret, const lk_point *a, const lk_point *b);
+/* a·p + b·G and k·p for public values only (verifiers): variable-time, as
+ * fast as an ECDSA verification, by the trick the contracts play with
+ * ecrecover (recovery computes r⁻¹·(s·R − e·G) for a chosen R). */
+void lk_point_lincomb_public(lk_point *ret, const lk_scalar *a, const lk_point *p, const lk_scalar *b);
+void lk_point_mul_public(lk_point *ret, const lk_point *p, const lk_scalar *k);
 void lk_point_sub(lk_point *ret, const lk_point *a, const lk_point *b);
 void lk_point_negate(lk_point *ret, const lk_point *a);
 bool lk_point_equal(const lk_point *a, const lk_point *b);

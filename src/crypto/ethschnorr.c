@@ -80,14 +80,10 @@ int lk_schnorr_verify(const lk_point *pk, const uint8_t message[static 32], cons
         if (lk_scalar_is_zero(&signature->s) || all_zero(message, 32) ||
             all_zero(signature->nonce_address, LK_ADDRESS_LEN))
                 return lk_err_set(err, -EINVAL, "no zero inputs allowed");
-        lk_scalar e, one;
-        lk_point e_pk, g, s_g, sum;
+        lk_scalar e;
+        lk_point sum;
         lk_schnorr_challenge(pk, message, signature->nonce_address, &e);
-        lk_point_mul(&e_pk, pk, &e);
-        lk_scalar_from_u64(&one, 1);
-        lk_point_base_mul(&g, &one);
-        lk_point_mul(&s_g, &g, &signature->s);
-        lk_point_add(&sum, &e_pk, &s_g);
+        lk_point_lincomb_public(&sum, &e, pk, &signature->s);
         uint8_t address[LK_ADDRESS_LEN];
         lk_point_address(&sum, address);
         if (memcmp(address, signature->nonce_address, LK_ADDRESS_LEN) != 0)

@@ -10,6 +10,8 @@
 
 #include "linkd/keccak.h"
 
+#include <secp256k1_recovery.h>
+
 const lk_scalar lk_scalar_order = {{
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
         0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
@@ -211,6 +213,45 @@ void lk_point_add(lk_point *ret, const lk_point *a, const lk_point *b) {
         if (!secp256k1_ec_pubkey_combine(lk_secp256k1_context(), &r.key, both, 2))
                 lk_point_infinity(&r); /* b = -a */
         *ret = r;
+}
+
+/* Recovery with R = p: r = p.x mod N, the recovery id p's parity (plus 2
+ * when p.x ≥ N), s' = a·r and e = −b·r give r⁻¹·(a·r·p + b·r·G). */
+void lk_point_lincomb_public(lk_point *ret, const lk_scalar *a, const lk_point *p, const lk_scalar *b) {
+        if (p->infinity || lk_scalar_is_zero(a)) {
+                lk_point_base_mul(ret, b);
+                return;
+        }
+        uint8_t short_form[LK_POINT_SHORT_LEN];
+        lk_point_to_short(p, short_form);
+        lk_scalar r, s_prime, e;
+        lk_scalar_reduce(&r, short_form);
+        int recovery_id = short_form[32] | (lk_scalar_in_range(short_form) ? 0 : 2);
+        if (lk_scalar_is_zero(&r)) { /* p.x = 0 or N: no such points on secp256k1, but stay exact */
+                lk_point ap, bg;
+                lk_point_mul(&ap, p, a);
+                lk_point_base_mul(&bg, b);
+                lk_point_add(ret, &ap, &bg);
+                return;
+        }
+        lk_scalar_mul(&s_prime, a, &r);
+        lk_scalar_mul(&e, b, &r);
+        lk_scalar_negate(&e, &e);
+        const secp256k1_context *ctx = lk_secp256k1_context();
+        uint8_t compact[64];
+        memcpy(compact, r.b, 32);
+        memcpy(compact + 32, s_prime.b, 32);
+        secp256k1_ecdsa_recoverable_signature sig;
+        lk_point q = {.infinity = false};
+        if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, compact, recovery_id) ||
+            !secp256k1_ecdsa_recover(ctx, &q.key, &sig, e.b))
+                lk_point_infinity(&q); /* the sum is the identity */
+        *ret = q;
+}
+
+void lk_point_mul_public(lk_point *ret, const lk_point *p, const lk_scalar *k) {
+        static const lk_scalar zero;
+        lk_point_lincomb_public(ret, k, p, &zero);
 }
 
 void lk_point_negate(lk_point *ret, const lk_point *a) {

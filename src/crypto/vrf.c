@@ -15,18 +15,15 @@ enum { HASH_TO_CURVE_PREFIX = 1, SCALAR_FROM_POINTS_PREFIX = 2, RANDOM_OUTPUT_PR
 /* ---- field arithmetic (public values) ---- */
 
 typedef struct field {
-        mpz_t p, sqrt_exponent; /* P and (P + 1) / 4 */
+        mpz_t p;
 } field;
 
 static void field_init(field *f) {
         mpz_init_set_str(f->p, "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f", 16);
-        mpz_init(f->sqrt_exponent);
-        mpz_add_ui(f->sqrt_exponent, f->p, 1);
-        mpz_fdiv_q_2exp(f->sqrt_exponent, f->sqrt_exponent, 2);
 }
 
 static void field_done(field *f) {
-        mpz_clears(f->p, f->sqrt_exponent, NULL);
+        mpz_clear(f->p);
 }
 
 static void word_to_mpz(mpz_t out, const uint8_t word[static LK_WORD]) {
@@ -58,21 +55,9 @@ static void field_hash(const field *f, const uint8_t *data, size_t len, mpz_t ou
         }
 }
 
-/* y = √(x³ + 7) if it exists, as VRF.sol finds it: (x³+7)^((P+1)/4),
- * squared back to check. */
-static bool curve_y(const field *f, const mpz_t x, mpz_t y) {
-        mpz_t rhs, check;
-        mpz_inits(rhs, check, NULL);
-        mpz_powm_ui(rhs, x, 3, f->p);
-        mpz_add_ui(rhs, rhs, 7);
-        mpz_mod(rhs, rhs, f->p);
-        mpz_powm(y, rhs, f->sqrt_exponent, f->p);
-        mpz_powm_ui(check, y, 2, f->p);
-        bool ok = mpz_cmp(check, rhs) == 0;
-        mpz_clears(rhs, check, NULL);
-        return ok;
-}
-
+/* hashToCurve: candidates x from fieldHash until x³ + 7 is a square; of
+ * its two roots VRF.sol keeps the even one, which is what decoding the
+ * short form x ‖ 0x00 gives (libsecp256k1 takes the square root). */
 int lk_vrf_hash_to_curve(const lk_point *pk, const uint8_t seed[static LK_WORD], lk_point *ret, lk_err *err) {
         if (pk->infinity)
                 return lk_err_set(err, -EINVAL, "public key is the identity");
@@ -82,22 +67,19 @@ int lk_vrf_hash_to_curve(const lk_point *pk, const uint8_t seed[static LK_WORD],
         put_u256(input, HASH_TO_CURVE_PREFIX);
         lk_point_to_long(pk, input + LK_WORD);
         memcpy(input + 3 * LK_WORD, seed, LK_WORD);
-        mpz_t x, y;
-        mpz_inits(x, y, NULL);
+        mpz_t x;
+        mpz_init(x);
+        uint8_t candidate[LK_POINT_SHORT_LEN] = {0};
         field_hash(&f, input, sizeof input, x);
-        while (!curve_y(&f, x, y)) {
-                uint8_t word[LK_WORD];
-                mpz_to_word(word, x);
-                field_hash(&f, word, sizeof word, x);
+        for (;;) {
+                mpz_to_word(candidate, x);
+                if (lk_point_from_short(ret, candidate, NULL) == 0)
+                        break;
+                field_hash(&f, candidate, LK_WORD, x);
         }
-        if (mpz_odd_p(y))
-                mpz_sub(y, f.p, y);
-        uint8_t xy[LK_POINT_LEN];
-        mpz_to_word(xy, x);
-        mpz_to_word(xy + LK_WORD, y);
-        mpz_clears(x, y, NULL);
+        mpz_clear(x);
         field_done(&f);
-        return lk_point_from_long(ret, xy, err);
+        return 0;
 }
 
 /* ---- the proof ---- */
@@ -122,27 +104,42 @@ static void output_of(const lk_point *gamma, uint8_t out[static LK_WORD]) {
         lk_keccak256(input, sizeof input, out);
 }
 
-/* a·P + b·Q. */
-static void linear_combination(lk_point *ret, const lk_scalar *a, const lk_point *p, const lk_scalar *b,
-                               const lk_point *q) {
-        lk_point ap, bq;
-        lk_point_mul(&ap, p, a);
-        lk_point_mul(&bq, q, b);
-        lk_point_add(ret, &ap, &bq);
-}
 
 /* What a verifier derives from a proof: H = hashToCurve(PK, seed),
- * U = c·PK + s·G, and c as a scalar. */
-static int recompute(const lk_vrf_proof *proof, lk_point *h, lk_point *u, lk_scalar *c, lk_err *err) {
-        int r = lk_vrf_hash_to_curve(&proof->pk, proof->seed, h, err);
+ * U = c·PK + s·G, c·Γ and s·H (all from public values, so by the fast
+ * variable-time forms). */
+typedef struct derived {
+        lk_point h, u, c_gamma, s_h;
+} derived;
+
+static int derive(const lk_vrf_proof *proof, derived *d, lk_err *err) {
+        if (proof->pk.infinity || proof->gamma.infinity)
+                return lk_err_set(err, -EINVAL, "public key or gamma is the identity");
+        if (!lk_scalar_in_range(proof->c) || !lk_scalar_in_range(proof->s.b))
+                return lk_err_set(err, -EINVAL, "c or s is not below the group order");
+        int r = lk_vrf_hash_to_curve(&proof->pk, proof->seed, &d->h, err);
         if (r < 0)
                 return r;
-        lk_scalar one;
-        lk_point g;
-        memcpy(c->b, proof->c, LK_WORD);
-        lk_scalar_from_u64(&one, 1);
-        lk_point_base_mul(&g, &one);
-        linear_combination(u, c, &proof->pk, &proof->s, &g);
+        lk_scalar c;
+        memcpy(c.b, proof->c, LK_WORD);
+        lk_point_lincomb_public(&d->u, &c, &proof->pk, &proof->s);
+        lk_point_mul_public(&d->c_gamma, &proof->gamma, &c);
+        lk_point_mul_public(&d->s_h, &d->h, &proof->s);
+        return 0;
+}
+
+/* The verification proper, on what derive found. */
+static int check(const lk_vrf_proof *proof, const derived *d, lk_err *err) {
+        lk_point v;
+        lk_point_add(&v, &d->c_gamma, &d->s_h);
+        uint8_t u_address[LK_ADDRESS_LEN], c_check[LK_WORD], output[LK_WORD];
+        lk_point_address(&d->u, u_address);
+        challenge(&d->h, &proof->pk, &proof->gamma, &v, u_address, c_check);
+        if (memcmp(c_check, proof->c, LK_WORD) != 0)
+                return lk_err_set(err, -EINVAL, "invalid proof: the challenge does not match");
+        output_of(&proof->gamma, output);
+        if (memcmp(output, proof->output, LK_WORD) != 0)
+                return lk_err_set(err, -EINVAL, "the output is not the hash of gamma");
         return 0;
 }
 
@@ -151,7 +148,7 @@ int lk_vrf_prove_with_nonce(const lk_scalar *secret, const uint8_t seed[static L
         if (lk_scalar_is_zero(secret))
                 return lk_err_set(err, -EINVAL, "the secret key is zero");
         lk_vrf_proof p = {.s = {{0}}};
-        lk_point h, u, v, c_gamma, s_h;
+        lk_point h, u, v;
         lk_point_base_mul(&p.pk, secret);
         int r = lk_vrf_hash_to_curve(&p.pk, seed, &h, err);
         if (r < 0)
@@ -169,19 +166,18 @@ int lk_vrf_prove_with_nonce(const lk_scalar *secret, const uint8_t seed[static L
         lk_scalar_mul(&c_secret, &c, secret);
         lk_scalar_sub(&p.s, nonce, &c_secret);
         lk_scalar_wipe(&c_secret);
-        /* VRF.sol adds c·Γ and s·H with a formula that fails on equal points */
-        lk_point_mul(&c_gamma, &p.gamma, &c);
-        lk_point_mul(&s_h, &h, &p.s);
-        if (lk_point_equal(&c_gamma, &s_h))
-                return lk_err_set(err, -EAGAIN, "c·Γ equals s·H for this nonce");
         memcpy(p.seed, seed, LK_WORD);
         output_of(&p.gamma, p.output);
-        if (lk_vrf_verify(&p, err) < 0) {
+        derived d;
+        if (derive(&p, &d, err) < 0 || check(&p, &d, err) < 0) {
                 lk_err_prefix(err, "the new proof does not verify");
                 if (err)
                         err->code = -EIO;
                 return -EIO;
         }
+        /* VRF.sol adds c·Γ and s·H with a formula that fails on equal points */
+        if (lk_point_equal(&d.c_gamma, &d.s_h))
+                return lk_err_set(err, -EAGAIN, "c·Γ equals s·H for this nonce");
         *ret = p;
         return 0;
 }
@@ -201,39 +197,22 @@ int lk_vrf_prove(const lk_scalar *secret, const uint8_t seed[static LK_WORD], co
 }
 
 int lk_vrf_verify(const lk_vrf_proof *proof, lk_err *err) {
-        if (proof->pk.infinity || proof->gamma.infinity)
-                return lk_err_set(err, -EINVAL, "public key or gamma is the identity");
-        if (!lk_scalar_in_range(proof->c) || !lk_scalar_in_range(proof->s.b))
-                return lk_err_set(err, -EINVAL, "c or s is not below the group order");
-        lk_point h, u, v;
-        lk_scalar c;
-        int r = recompute(proof, &h, &u, &c, err);
-        if (r < 0)
-                return r;
-        linear_combination(&v, &c, &proof->gamma, &proof->s, &h);
-        uint8_t u_address[LK_ADDRESS_LEN], c_check[LK_WORD], output[LK_WORD];
-        lk_point_address(&u, u_address);
-        challenge(&h, &proof->pk, &proof->gamma, &v, u_address, c_check);
-        if (memcmp(c_check, proof->c, LK_WORD) != 0)
-                return lk_err_set(err, -EINVAL, "invalid proof: the challenge does not match");
-        output_of(&proof->gamma, output);
-        if (memcmp(output, proof->output, LK_WORD) != 0)
-                return lk_err_set(err, -EINVAL, "the output is not the hash of gamma");
-        return 0;
+        derived d;
+        int r = derive(proof, &d, err);
+        return r < 0 ? r : check(proof, &d, err);
 }
 
 /* ---- what Solidity needs ---- */
 
 int lk_vrf_solidity(const lk_vrf_proof *proof, lk_vrf_solidity_proof *ret, lk_err *err) {
         lk_vrf_solidity_proof sp = {.proof = *proof};
-        lk_point h, u;
-        lk_scalar c;
-        int r = recompute(proof, &h, &u, &c, err);
+        derived d;
+        int r = derive(proof, &d, err);
         if (r < 0)
                 return r;
-        lk_point_address(&u, sp.u_witness);
-        lk_point_mul(&sp.c_gamma_witness, &proof->gamma, &c);
-        lk_point_mul(&sp.s_hash_witness, &h, &proof->s);
+        lk_point_address(&d.u, sp.u_witness);
+        sp.c_gamma_witness = d.c_gamma;
+        sp.s_hash_witness = d.s_h;
         if (sp.c_gamma_witness.infinity || sp.s_hash_witness.infinity)
                 return lk_err_set(err, -EINVAL, "c·Γ or s·H is the identity");
         /* VRF.sol's projective sum of two affine points (z = 1) has

@@ -141,6 +141,20 @@ static void arithmetic_laws(void **state) {
                 assert_int_equal(lk_scalar_inverse_public(&inverse, &a), 0);
                 lk_scalar_mul(&check, &a, &inverse);
                 assert_true(lk_scalar_equal(&check, &(lk_scalar){.b[31] = 1}));
+                /* the verifiers' variable-time forms agree */
+                lk_point slow, fast, b_of_g;
+                lk_point_base_mul(&b_of_g, &b);
+                lk_point_mul(&slow, &b_of_g, &a);
+                lk_point_add(&slow, &slow, &b_of_g);
+                lk_point_lincomb_public(&fast, &a, &b_of_g, &b);
+                assert_true(lk_point_equal(&fast, &slow));
+                lk_point_mul(&slow, &a_g, &b);
+                lk_point_mul_public(&fast, &a_g, &b);
+                assert_true(lk_point_equal(&fast, &slow));
+                lk_scalar minus_ab;
+                lk_scalar_negate(&minus_ab, &product); /* a·(b·G) + (−ab)·G = identity */
+                lk_point_lincomb_public(&fast, &a, &b_of_g, &minus_ab);
+                assert_true(fast.infinity);
                 uint8_t short_form[LK_POINT_SHORT_LEN];
                 lk_point back;
                 lk_point_to_short(&a_g, short_form);
