@@ -5,8 +5,9 @@
 //
 //   node tests/onchain/verify.mjs INPUT.json
 //
-// INPUT.json = {"vrf": [proof, ...], "schnorr": [signature, ...]}, each entry
-// as printed by `linkd vrf prove` / `linkd schnorr sign` (see README.md).
+// INPUT.json = {"vrf": [proof, ...], "schnorr": [signature, ...],
+// "ethdss": [signature, ...]}, each entry as printed by `linkd vrf prove` /
+// `linkd schnorr sign` (ethdss: by tests/tools/ethdss_sign; see README.md).
 // Prints TAP, one case per kind of check; exits 0 iff every case is ok.
 // Artifacts are cached in $ONCHAIN_CACHE (default tests/onchain/.cache).
 
@@ -340,11 +341,13 @@ const SCHNORR_TAMPERS = [
   },
 ];
 
-async function checkSchnorr(chain, verifier, entries) {
-  const label = (n) => `${n} Schnorr signature${n === 1 ? '' : 's'}`;
+// kind names the entries: "Schnorr signature", or "ethdss threshold
+// signature" for group signatures, which the contract checks the same way.
+async function checkSchnorr(chain, verifier, entries, kind = 'Schnorr signature') {
+  const label = (n) => `${n} ${kind}${n === 1 ? '' : 's'}`;
   if (!entries.length) {
-    skip('Schnorr signatures verify', 'none in input');
-    for (const t of SCHNORR_TAMPERS) skip(`tampered Schnorr signatures: ${t.what}`, 'none in input');
+    skip(`${kind}s verify`, 'none in input');
+    for (const t of SCHNORR_TAMPERS) skip(`tampered ${kind}s: ${t.what}`, 'none in input');
     return;
   }
 
@@ -376,7 +379,7 @@ async function checkSchnorr(chain, verifier, entries) {
 
 // ---- main ---------------------------------------------------------------
 
-const PLAN = 1 + 2 + VRF_TAMPERS.length + 1 + SCHNORR_TAMPERS.length;
+const PLAN = 1 + 2 + VRF_TAMPERS.length + 2 * (1 + SCHNORR_TAMPERS.length);
 
 async function main() {
   if (process.argv.length !== 3) {
@@ -403,7 +406,7 @@ async function main() {
       throw new Error(`${process.argv[2]}: ${e.message}`);
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error('input is not a JSON object');
-    for (const kind of ['vrf', 'schnorr']) {
+    for (const kind of ['vrf', 'schnorr', 'ethdss']) {
       if (input[kind] !== undefined && !Array.isArray(input[kind])) throw new Error(`"${kind}" must be a list`);
     }
     const { CONTRACTS, compile } = contracts;
@@ -427,6 +430,7 @@ async function main() {
   const checking = performance.now();
   await checkVrf(chain, helper, input.vrf || []);
   await checkSchnorr(chain, verifier, input.schnorr || []);
+  await checkSchnorr(chain, verifier, input.ethdss || [], 'ethdss threshold signature');
   console.log(`# checks took ${ms(checking)}; total ${ms(started)}`);
   await chain.close();
   process.exitCode = cases.every(Boolean) ? 0 : 1;

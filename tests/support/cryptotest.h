@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "linkd/dkg.h"
 #include "linkd/secp256k1.h"
 
 typedef struct lktest_stream {
@@ -18,5 +19,12 @@ typedef struct lktest_stream {
 
 /* Sets s up and returns its lk_random. */
 const lk_random *lktest_stream_init(lktest_stream *s, uint64_t seed);
+
+/* Runs a Pedersen DKG among n participants in process (every deal to
+ * every participant, complaints settled by leaving bad dealers out) and
+ * fills ret[0..n) with their key shares (lk_dist_key_share_done each).
+ * cheater < n deals a wrong share to one participant and ends up outside
+ * the qualified set; pass n for none.  Returns how many dealers qualified. */
+size_t lktest_dkg_run(size_t n, size_t t, const lk_random *random, size_t cheater, lk_dist_key_share *ret);
 
 #endif
