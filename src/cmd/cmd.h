@@ -4,6 +4,7 @@
 #define LINKD_CMD_H
 
 #include "linkd/config.h"
+#include "linkd/store.h"
 
 /* Exit statuses shared by the commands. */
 enum {
@@ -27,6 +28,12 @@ int lk_cmd_vrf(int argc, char **argv);
 int lk_cmd_schnorr(int argc, char **argv);
 /* linkd node health: the node's health checks, asked over its API. */
 int lk_cmd_node_health(int argc, char **argv);
+
+/* Opens the database the configuration names (creating RootDir for
+ * SQLite); prints the problem and returns an exit status on failure. */
+int lk__cmd_open_store(const lk_config *cfg, const lk_secrets *secrets, lk_store **ret_store);
+/* linkd keys vrf create|list|export|import. */
+int lk_cmd_keys(int argc, char **argv);
 
 /* Parses --config FILE (repeatable, applied in order) and --secrets FILE
  * after the command name, and loads them over the defaults; --api FILE

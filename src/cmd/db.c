@@ -11,6 +11,27 @@ static const char db_usage[] =
         "       linkd db status [--config FILE]... [--secrets FILE]    show the schema version\n"
         "       linkd db rollback [--config FILE]... [--secrets FILE]  undo the newest migration\n";
 
+int lk__cmd_open_store(const lk_config *cfg, const lk_secrets *secrets, lk_store **ret_store) {
+        lk_err err = LK_ERR_INIT;
+        lk_store *store = NULL;
+        if (lk_store_new(&(lk_store_options){.url = secrets->database.url, .config = cfg}, &store, &err) < 0) {
+                fprintf(stderr, "linkd: %s\n", err.msg);
+                return LK_EXIT_USAGE;
+        }
+        if (!secrets->database.url && lk_dir_ensure_private(cfg->root_dir, &err) < 0) {
+                fprintf(stderr, "linkd: RootDir: %s\n", err.msg);
+                lk_store_free(store);
+                return LK_EXIT_FAILURE;
+        }
+        if (lk_store_open(store, &err) < 0) {
+                fprintf(stderr, "linkd: cannot open database %s: %s\n", lk_store_display_url(store), err.msg);
+                lk_store_free(store);
+                return LK_EXIT_FAILURE;
+        }
+        *ret_store = store;
+        return LK_EXIT_OK;
+}
+
 static int status(lk_store *store) {
         lk_err err = LK_ERR_INIT;
         int version;
@@ -63,22 +84,10 @@ int lk_cmd_db(int argc, char **argv) {
         int result = lk__cmd_load_config(argc - 1, argv + 1, db_usage, &cfg, &secrets, NULL);
         if (result != LK_EXIT_OK)
                 goto out;
-        lk_err err = LK_ERR_INIT;
         lk_store *store = NULL;
-        if (lk_store_new(&(lk_store_options){.url = secrets.database.url, .config = &cfg}, &store, &err) < 0) {
-                fprintf(stderr, "linkd: %s\n", err.msg);
-                result = LK_EXIT_USAGE;
-                goto out;
-        }
-        if (!secrets.database.url && lk_dir_ensure_private(cfg.root_dir, &err) < 0) {
-                fprintf(stderr, "linkd: RootDir: %s\n", err.msg);
-                result = LK_EXIT_FAILURE;
-        } else if (lk_store_open(store, &err) < 0) {
-                fprintf(stderr, "linkd: cannot open database %s: %s\n", lk_store_display_url(store), err.msg);
-                result = LK_EXIT_FAILURE;
-        } else {
+        result = lk__cmd_open_store(&cfg, &secrets, &store);
+        if (result == LK_EXIT_OK)
                 result = run(argv[1], store);
-        }
         lk_store_free(store);
 out:
         lk_secrets_done(&secrets);

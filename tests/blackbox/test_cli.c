@@ -128,14 +128,6 @@ static void log_in(fixture *f) {
         assert_non_null(f->session);
 }
 
-static json_t *json_of(const char *text) {
-        json_error_t error;
-        json_t *j = json_loads(text, 0, &error);
-        if (!j)
-                fail_msg("not JSON (%s): %s", error.text, text);
-        return j;
-}
-
 /* The value after "label:" in a command's field listing (lk_free it). */
 static char *field(const char *out, const char *label) {
         char *needle = lk_asprintf("%s:", label);
@@ -220,7 +212,7 @@ static void jobs_and_runs(void **state) {
         done(&r);
         r = RUN(f, "jobs", "list", "--json");
         expect(r, 0, NULL, NULL);
-        json_t *j = json_of(r.out);
+        json_t *j = lktest_json(r.out);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "count")), 1);
         assert_string_equal(json_string_value(json_object_get(
                                     json_object_get(json_array_get(json_object_get(j, "data"), 0), "attributes"),
@@ -250,7 +242,7 @@ static void jobs_and_runs(void **state) {
         done(&r);
         r = RUN(f, "runs", "list", "--json", "--size", "2");
         expect(r, 0, NULL, NULL);
-        j = json_of(r.out);
+        j = lktest_json(r.out);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "count")), 3);
         assert_int_equal(json_array_size(json_object_get(j, "data")), 2);
         json_decref(j);
@@ -311,7 +303,7 @@ static void bridges_and_initiators(void **state) {
                     "--confirmations");
         expect_done(RUN(f, "bridges", "delete", "price"), 0, "Deleted bridge price", NULL);
         r = RUN(f, "bridges", "list", "--json");
-        json_t *j = json_of(r.out);
+        json_t *j = lktest_json(r.out);
         assert_int_equal(json_array_size(json_object_get(j, "data")), 0);
         json_decref(j);
         done(&r);
@@ -363,7 +355,7 @@ static void node_health(void **state) {
         expect_done(RUN(f, "node", "health"), 0, "ok WebServer", NULL);
         result r = RUN(f, "node", "health", "--json");
         expect(r, 0, NULL, NULL);
-        json_t *j = json_of(r.out);
+        json_t *j = lktest_json(r.out);
         assert_true(json_array_size(json_object_get(j, "data")) > 0);
         json_decref(j);
         done(&r);

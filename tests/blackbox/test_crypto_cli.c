@@ -45,14 +45,6 @@ static char *run(const char *const *argv, int want_status, const char *stderr_ha
         return lktest_run_expect(argv, want_status, stderr_has);
 }
 
-static json_t *json_of(const char *text) {
-        json_error_t error;
-        json_t *j = json_loads(text, 0, &error);
-        if (!j)
-                fail_msg("not JSON (%s): %s", error.text, text);
-        return j;
-}
-
 static const char *field(json_t *j, const char *key) {
         const char *v = json_string_value(json_object_get(j, key));
         if (!v)
@@ -64,7 +56,7 @@ static void prove_and_verify(void **state) {
         fixture *f = *state;
         const char *prove[] = {"vrf", "prove", "--key-file", f->key_2a, "--seed", "16", NULL};
         char *out = run(prove, 0, NULL);
-        json_t *j = json_of(out);
+        json_t *j = lktest_json(out);
         /* Γ and the output are deterministic (the reference's vector) */
         assert_string_equal(field(j, "output"), WORD("9b42bb95bad0dcf91c778ec1456e8d651893541833936e143326dc2f89a24c3d"));
         assert_string_equal(field(j, "keyHash"), WORD("150f17c3937a04fcff63a894ae3dffee97f92db0201d11cb8877c89738353bce"));
@@ -74,7 +66,7 @@ static void prove_and_verify(void **state) {
         char *proof_file = lktest_write_file(f->dir, "proof.json", out);
         const char *verify[] = {"vrf", "verify", proof_file, NULL};
         char *verified = run(verify, 0, NULL);
-        json_t *v = json_of(verified);
+        json_t *v = lktest_json(verified);
         assert_true(json_is_true(json_object_get(v, "valid")));
         assert_string_equal(field(v, "output"), field(j, "output"));
         json_decref(v);
@@ -102,7 +94,7 @@ static void prove_for_a_v2_request(void **state) {
         const char *prove[] = {"vrf", "prove", "--key-file", f->key_2a, "--seed", "12345", "--block-hash",
                                WORD("00000000000000000000000000000000000000000000000000000000000000aa"), NULL};
         char *out = run(prove, 0, NULL);
-        json_t *j = json_of(out);
+        json_t *j = lktest_json(out);
         assert_string_equal(field(j, "seed"), WORD("0000000000000000000000000000000000000000000000000000000000003039"));
         assert_string_equal(field(j, "output"), WORD("0eccd8984a4335b747231f0f143e80553296e595213700c6dd3a9ee0737e8658"));
         /* the marshaled form holds the actual seed keccak(preSeed ‖ blockHash) */
@@ -116,7 +108,7 @@ static void schnorr_signatures(void **state) {
         fixture *f = *state;
         const char *sign[] = {"schnorr", "sign", "--key-file", f->key_1, "--msg", "0x01", NULL};
         char *out = run(sign, 0, NULL);
-        json_t *j = json_of(out);
+        json_t *j = lktest_json(out);
         assert_string_equal(field(j, "pkX"), WORD("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"));
         assert_int_equal(json_integer_value(json_object_get(j, "pkYParity")), 0);
         assert_string_equal(field(j, "msgHash"), WORD("0000000000000000000000000000000000000000000000000000000000000001"));

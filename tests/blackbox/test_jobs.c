@@ -81,20 +81,12 @@ static void stop_node(fixture *f) {
         lktest_node_stop(&f->node);
 }
 
-static json_t *json_of(const lktest_http *r) {
-        json_error_t error;
-        json_t *j = json_loads(r->body, 0, &error);
-        if (!j)
-                fail_msg("not JSON (%s): %s", error.text, r->body);
-        return j;
-}
-
 /* Calls and checks the status; returns the JSON body (caller decrefs). */
 static json_t *expect_json(fixture *f, const char *method, const char *path, const char *body, long status) {
         lktest_http r = call(f, method, path, body);
         if (r.status != status)
                 fail_msg("%s %s: got %ld %s, want %ld", method, path, r.status, r.body, status);
-        json_t *j = json_of(&r);
+        json_t *j = lktest_json(r.body);
         lktest_http_done(&r);
         return j;
 }

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <errno.h>
@@ -434,4 +435,12 @@ char *lktest_run_expect(const char *const *argv, int want_status, const char *st
                 fail_msg("linkd %s: stderr lacks \"%s\": %s", argv[0], stderr_has, err);
         lk_free(err);
         return out;
+}
+
+json_t *lktest_json(const char *text) {
+        json_error_t error;
+        json_t *j = json_loads(text, 0, &error);
+        if (!j)
+                fail_msg("not JSON (%s): %s", error.text, text);
+        return j;
 }

@@ -82,6 +82,10 @@ int lktest_run_program(const char *program, const char *const *argv, const char 
 /* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
 unsigned lktest_port_from_log(const char *line);
 
+/* text as JSON (json_decref it); fails the test, showing it, if it is not. */
+struct json_t;
+struct json_t *lktest_json(const char *text);
+
 /* hex (an optional 0x, then at most 2·len digits) into out, as a
  * big-endian number left-padded with zeros; fails the test on bad hex. */
 void lktest_unhex(const char *hex, uint8_t *out, size_t len);

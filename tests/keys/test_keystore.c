@@ -1,0 +1,115 @@
+/* The node's VRF keys in its database, on SQLite and PostgreSQL: created
+ * keys open with the node's password only, survive export and import with
+ * another password, and a node's keys all share one password; nothing
+ * secret is stored in the clear. */
+#include "lktest.h"
+#include "cryptotest.h"
+#include "test_db.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "linkd/alloc.h"
+#include "linkd/keystore.h"
+
+#define NODE_PASSWORD "node-keystore-password"
+/* Fast scrypt for tests; the CLI's black-box test uses the standard cost. */
+#define LIGHT {1024, 8, 1}
+
+typedef struct scan {
+        char secret_hex[65];
+        int rows, clear;
+} scan;
+
+static int scan_rows(lk_db *db, void *arg, lk_err *err) {
+        scan *s = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "SELECT crypto FROM encrypted_keys", &st, err);
+        if (r < 0)
+                return r;
+        while ((r = lk_stmt_step(st, err)) == 1) {
+                s->rows++;
+                s->clear += strstr(lk_stmt_text(st, 0, NULL), s->secret_hex) != NULL;
+        }
+        lk_stmt_done(st);
+        return r < 0 ? r : 0;
+}
+
+static void create_list_and_open(void **state) {
+        lktest_db *db = *state;
+        lktest_stream stream;
+        lk_keystore_options o = {.password = NODE_PASSWORD, .scrypt = LIGHT,
+                                 .random = lktest_stream_init(&stream, 41)};
+        lk_vrf_key_info a, b;
+        lk_err err = LK_ERR_INIT;
+        if (lk_keystore_vrf_create(db->store, &o, &a, &err) < 0 || lk_keystore_vrf_create(db->store, &o, &b, &err) < 0)
+                fail_msg("create: %s", err.msg);
+        assert_string_not_equal(a.id, b.id);
+        lk_vrf_key_info *keys = NULL;
+        size_t count = 0;
+        assert_int_equal(lk_keystore_vrf_list(db->store, &keys, &count, &err), 0);
+        assert_int_equal(count, 2);
+        assert_string_equal(keys[0].id, a.id);
+        assert_true(lk_point_equal(&keys[1].public_key, &b.public_key));
+        lk_free(keys);
+        lk_scalar secret;
+        assert_int_equal(lk_keystore_vrf_secret(db->store, a.id, NODE_PASSWORD, &secret, &err), 0);
+        lk_point pk;
+        lk_point_base_mul(&pk, &secret);
+        assert_true(lk_point_equal(&pk, &a.public_key));
+        assert_int_equal(lk_keystore_vrf_secret(db->store, a.id, "another password", &secret, &err), -EACCES);
+        scan sc = {.rows = 0};
+        for (int i = 0; i < 32; i++)
+                snprintf(sc.secret_hex + 2 * i, 3, "%02x", secret.b[i]);
+        assert_int_equal(lk_store_read(db->store, scan_rows, &sc, &err), 0);
+        assert_int_equal(sc.rows, 2);
+        assert_int_equal(sc.clear, 0);
+        /* one password for a node's keys */
+        lk_keystore_options other = o;
+        other.password = "another password";
+        assert_int_equal(lk_keystore_vrf_create(db->store, &other, &a, &err), -EACCES);
+        assert_string_equal(err.msg, "the password does not open this node's keys");
+        char unknown[LK_VRF_KEY_ID_LEN + 1];
+        snprintf(unknown, sizeof unknown, "%s", b.id);
+        unknown[LK_VRF_KEY_ID_LEN - 1] = unknown[LK_VRF_KEY_ID_LEN - 1] == '0' ? '1' : '0'; /* the other parity */
+        assert_int_equal(lk_keystore_vrf_secret(db->store, unknown, NODE_PASSWORD, &secret, &err), -ENOENT);
+        assert_int_equal(lk_keystore_vrf_secret(db->store, "0x1234", NODE_PASSWORD, &secret, &err), -EINVAL);
+}
+
+static void export_and_import(void **state) {
+        lktest_db *db = *state;
+        lktest_stream stream;
+        lk_keystore_options o = {.password = NODE_PASSWORD, .scrypt = LIGHT,
+                                 .random = lktest_stream_init(&stream, 42)};
+        lk_vrf_key_info a, back;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_keystore_vrf_create(db->store, &o, &a, &err), 0);
+        char *json = NULL;
+        assert_int_equal(lk_keystore_vrf_export(db->store, a.id, &o, "export password", &json, &err), 0);
+        assert_non_null(strstr(json, "\"PublicKey\""));
+        assert_non_null(strstr(json, a.id));
+        assert_non_null(strstr(json, "\"vrf_key\""));
+        /* already here */
+        assert_int_equal(lk_keystore_vrf_import(db->store, json, strlen(json), "export password", &o, &back, &err),
+                         -EEXIST);
+        assert_int_equal(lk_keystore_vrf_import(db->store, json, strlen(json), "wrong", &o, &back, &err), -EACCES);
+        /* a PublicKey that is not the secret's */
+        char *forged = lk_strdup(json);
+        char *at = strstr(forged, a.id) + LK_VRF_KEY_ID_LEN - 1;
+        *at = *at == '0' ? '1' : '0';
+        assert_int_equal(lk_keystore_vrf_import(db->store, forged, strlen(forged), "export password", &o, &back, &err),
+                         -EINVAL);
+        assert_string_equal(err.msg, "key file: PublicKey is not the public key of its secret");
+        lk_free(forged);
+        assert_int_equal(lk_keystore_vrf_import(db->store, "{", 1, "x", &o, &back, &err), -EINVAL);
+        assert_int_equal(lk_keystore_vrf_import(db->store, "{}", 2, "x", &o, &back, &err), -EINVAL);
+        lk_free(json);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                LKTEST_BOTH_BACKENDS(create_list_and_open),
+                LKTEST_BOTH_BACKENDS(export_and_import),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
