@@ -82,6 +82,54 @@ static void the_reference_v2_seed(void **state) {
         assert_memory_not_equal(words[0], words[1], 32);
 }
 
+static lk_point point_of(const char *x, const char *y) {
+        uint8_t xy[LK_POINT_LEN];
+        lktest_unhex(x, xy, 32);
+        lktest_unhex(y, xy + 32, 32);
+        lk_point p;
+        lk_err err = LK_ERR_INIT;
+        if (lk_point_from_long(&p, xy, &err) < 0)
+                fail_msg("%s", err.msg);
+        return p;
+}
+
+/* A proof from Chainlink's own Go prover (its generate-proof-v2-plus
+ * command, as quoted in Chainlink's VRFV2Plus Foundry test, where the
+ * coordinator accepts it): pre-seed 94043941…136884, block hash 0x…0a.
+ * The C verifier accepts it, and linkd derives the same actual seed, key
+ * hash, output and Solidity witnesses. */
+static void a_proof_from_chainlinks_go_prover(void **state) {
+        (void)state;
+        lk_vrf_proof p = {.pk = point_of("a0434d9e47f3c86235477c7b1ae6ae5d3442d49b1943c2b752a68e2a47e247c7",
+                                         "893aba425419bc27a3b6c7e693a24c696f794c2ed877a1593cbee53b037368d7"),
+                          .gamma = point_of("291b94539f306aa1e555018e936c2d4198fc6d75919e4fcbe38866d9e654e864",
+                                            "7b170e86a5b608a4d15cc0b0212a74213d7c69b4630fc1a8c3e16b49183e7943")};
+        word("7d1fd3674463b44be71a1290e651c4dab0a1de2b1994a894b5eef321d40dad6e", p.c);
+        word("862025e591f9d4ab1ba86bfc44b6d9e0a83fa98e55475c51973b537bf83133ef", p.s.b);
+        uint8_t pre_seed[32], block_hash[32], key_hash[32];
+        word("cfeafc0a0a4599600db479379caf0f98fc09880fe76209e4213255d0515b2db4", pre_seed);
+        word("0a", block_hash);
+        lk_vrf_seed_v2(pre_seed, block_hash, p.seed);
+        lktest_assert_hex(p.seed, 32, "8865e1fb07eaa772bfa2f28b679cc59ab7250bf37c092f387536fa162d97c783");
+        lk_vrf_key_hash(&p.pk, key_hash);
+        lktest_assert_hex(key_hash, 32, "9f2353bde94264dbc3d554a94cceba2d7d2b4fdce4304d3e09a1fea9fbeb1528");
+        word("c5e28cb0cca4ff585f5cdc6268877f741f20bb06b1baa28bc147242e2fa09adb", p.output);
+        lk_err err = LK_ERR_INIT;
+        if (lk_vrf_verify(&p, &err) < 0)
+                fail_msg("verify: %s", err.msg);
+        lk_vrf_solidity_proof sp;
+        assert_int_equal(lk_vrf_solidity(&p, &sp, NULL), 0);
+        lktest_assert_hex(sp.u_witness, LK_ADDRESS_LEN, "EdbE15fd105cfEFb9CCcbBD84403d1F62719E50d");
+        assert_point(&sp.c_gamma_witness, "19fb9e2e5c6524fad2d207a54c8d70de8bb2cc3c9e99ef26736576c14f956762",
+                     "208776743d80071eba86019c380131588f222779fa1f42b17e7f969a1eea53b0");
+        assert_point(&sp.s_hash_witness, "f2911df2e49e5a499203c1c2103969d54f4590e8cc20403681a54fc864d870ee",
+                     "af7e833e6edaecae32d3194339ce35312c021bf8841bb39d7d2f602d09d9c94a");
+        lktest_assert_hex(sp.z_inv, 32, "29c86e5fb8dd61e46aebf33573a69847dfae78e4dd68427a8a12ac2acd51ac54");
+        /* against the pre-seed itself it is no proof */
+        memcpy(p.seed, pre_seed, 32);
+        assert_int_equal(lk_vrf_verify(&p, &err), -EINVAL);
+}
+
 static void random_proofs_round_trip(void **state) {
         (void)state;
         lktest_stream stream;
@@ -189,6 +237,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_reference_proof),
                 cmocka_unit_test(the_reference_v2_seed),
+                cmocka_unit_test(a_proof_from_chainlinks_go_prover),
                 cmocka_unit_test(random_proofs_round_trip),
                 cmocka_unit_test(tampered_proofs_fail),
                 cmocka_unit_test(fulfillment_calldata),
