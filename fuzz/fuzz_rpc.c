@@ -1,0 +1,63 @@
+/* libFuzzer target for the decoders of RPC answers: the input, parsed as
+ * JSON, and every value inside it are decoded as a QUANTITY (64-bit and
+ * 256-bit) and as DATA of 20 and 32 bytes.  A rejection must come with a
+ * message; an accepted quantity must print back to the same text (but
+ * for the case of its digits). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "linkd/rpc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(bool ok) {
+        if (!ok)
+                abort();
+}
+
+static void decode(const json_t *v, int depth) {
+        uint64_t q;
+        uint8_t word[32], address[20];
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_quantity(v, &q, &err) == 0) {
+                char text[24];
+                snprintf(text, sizeof text, "0x%" PRIx64, q);
+                check(strcasecmp(text, json_string_value(v)) == 0); /* nodes may answer in either case, as geth reads */
+        } else {
+                check(err.msg[0] != '\0' && err.code == -EPROTO);
+        }
+        lk_err_clear(&err);
+        if (lk_rpc_quantity_word(v, word, &err) < 0)
+                check(err.msg[0] != '\0');
+        lk_err_clear(&err);
+        if (lk_rpc_data(v, address, sizeof address, &err) < 0)
+                check(err.msg[0] != '\0');
+        lk_err_clear(&err);
+        if (lk_rpc_data(v, word, sizeof word, &err) < 0)
+                check(err.msg[0] != '\0');
+        if (depth == 0)
+                return;
+        size_t i;
+        const char *key;
+        json_t *child;
+        if (json_is_array(v))
+                json_array_foreach(v, i, child) decode(child, depth - 1);
+        else if (json_is_object(v))
+                json_object_foreach((json_t *)v, key, child) decode(child, depth - 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        json_error_t error;
+        json_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY, &error);
+        if (!v)
+                return 0;
+        decode(v, 8);
+        json_decref(v);
+        return 0;
+}

@@ -1,0 +1,64 @@
+/* A JSON-RPC 2.0 client for one Ethereum node over HTTP (libcurl): single
+ * calls and batches, each with its own timeout, and strict decoders for
+ * what nodes answer (quantities, fixed-length data).  A node's answer is
+ * never trusted: malformed JSON, a missing result, a response to another
+ * id, a quantity with leading zeros: each is an error saying what, never a
+ * crash.  Errors name the node by its configured name, never by its URL
+ * (URLs often carry an API key).  Calls on one client are serialised. */
+#ifndef LINKD_RPC_H
+#define LINKD_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "linkd/err.h"
+#include "linkd/time.h"
+
+/* The node answered with a JSON-RPC error: err holds its message. */
+#define LK_RPC_ENODE (-EREMOTEIO)
+
+typedef struct lk_rpc lk_rpc;
+
+typedef struct lk_rpc_options {
+        const char *name;  /* for messages, e.g. "primary" */
+        const char *url;   /* http:// or https://; kept secret */
+        lk_usec timeout;   /* per call; 0 = 10 s */
+} lk_rpc_options;
+
+int lk_rpc_new(const lk_rpc_options *options, lk_rpc **ret, lk_err *err);
+lk_rpc *lk_rpc_free(lk_rpc *rpc);
+
+/* method(params): params is an array and is stolen (NULL: []); the result
+ * is a new reference.  LK_RPC_ENODE for the node's own error, -ETIMEDOUT,
+ * -ECONNREFUSED and -EPROTO (a malformed answer) otherwise. */
+int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+
+typedef struct lk_rpc_request {
+        const char *method;
+        json_t *params;  /* stolen by lk_rpc_batch */
+        json_t *result;  /* set on success; json_decref it */
+        int status;      /* 0 or the call's error code, its message in err */
+        lk_err err;
+} lk_rpc_request;
+
+/* The requests in one HTTP exchange; answers are matched by id whatever
+ * their order.  Returns an error only when the exchange itself failed;
+ * each request has its own status. */
+int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *err);
+
+/* eth_chainId, checked against want (0: any); -EINVAL on a mismatch. */
+int lk_rpc_check_chain_id(lk_rpc *rpc, uint64_t want, uint64_t *ret_chain_id, lk_err *err);
+
+/* ---- decoding answers ---- */
+
+/* A QUANTITY: "0x" and hex digits, no leading zeros ("0x0" for zero). */
+int lk_rpc_quantity(const json_t *v, uint64_t *ret, lk_err *err);
+int lk_rpc_quantity_word(const json_t *v, uint8_t out[static 32], lk_err *err);
+/* DATA of exactly len bytes ("0x" and 2·len hex digits). */
+int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err);
+/* A JSON string "0x…" of bytes (hex encoded), for requests. */
+json_t *lk_rpc_hex(const uint8_t *b, size_t len);
+
+#endif

@@ -1,0 +1,286 @@
+/* See include/linkd/rpc.h. */
+#include "linkd/rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "linkd/alloc.h"
+#include "linkd/buf.h"
+#include "linkd/hex.h"
+
+#define DEFAULT_TIMEOUT (10 * LK_USEC_PER_SEC)
+#define MAX_RESPONSE (64u << 20) /* a block with its transactions, a page of logs */
+
+struct lk_rpc {
+        char *name;
+        char *url;
+        lk_usec timeout;
+        pthread_mutex_t lock; /* one exchange at a time on the handle */
+        CURL *curl;
+        struct curl_slist *headers;
+        uint64_t next_id;
+};
+
+int lk_rpc_new(const lk_rpc_options *o, lk_rpc **ret, lk_err *err) {
+        if (!o->url || (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0))
+                return lk_err_set(err, -EINVAL, "RPC node %s: the URL must be http:// or https://",
+                                  o->name ? o->name : "?");
+        lk_rpc *rpc = lk_calloc(1, sizeof *rpc);
+        rpc->name = lk_strdup(o->name ? o->name : "node");
+        rpc->url = lk_strdup(o->url);
+        rpc->timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
+        pthread_mutex_init(&rpc->lock, NULL);
+        rpc->curl = curl_easy_init();
+        rpc->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        rpc->next_id = 1;
+        *ret = rpc;
+        return 0;
+}
+
+lk_rpc *lk_rpc_free(lk_rpc *rpc) {
+        if (!rpc)
+                return NULL;
+        curl_easy_cleanup(rpc->curl);
+        curl_slist_free_all(rpc->headers);
+        pthread_mutex_destroy(&rpc->lock);
+        explicit_bzero(rpc->url, strlen(rpc->url));
+        lk_free(rpc->url);
+        lk_free(rpc->name);
+        lk_free(rpc);
+        return NULL;
+}
+
+/* ---- the exchange ---- */
+
+static size_t on_data(char *data, size_t size, size_t count, void *arg) {
+        lk_buf *b = arg;
+        size_t n = size * count;
+        if (b->len + n > MAX_RESPONSE)
+                return 0; /* curl reports a write error */
+        lk_buf_append(b, data, n);
+        return n;
+}
+
+/* POSTs body and parses the answer as JSON.  Under rpc->lock. */
+static int exchange(lk_rpc *rpc, const char *body, json_t **ret, lk_err *err) {
+        lk_buf response = LK_BUF_INIT;
+        CURL *c = rpc->curl;
+        curl_easy_reset(c);
+        curl_easy_setopt(c, CURLOPT_URL, rpc->url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, rpc->headers);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(rpc->timeout / LK_USEC_PER_MSEC));
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        int r = 0;
+        if (rc == CURLE_OPERATION_TIMEDOUT)
+                r = lk_err_set(err, -ETIMEDOUT, "RPC node %s: no answer within %lld ms", rpc->name,
+                               (long long)(rpc->timeout / LK_USEC_PER_MSEC));
+        else if (rc == CURLE_WRITE_ERROR)
+                r = lk_err_set(err, -EPROTO, "RPC node %s: answer larger than %u bytes", rpc->name, MAX_RESPONSE);
+        else if (rc != CURLE_OK)
+                r = lk_err_set(err, -ECONNREFUSED, "RPC node %s: %s", rpc->name, curl_easy_strerror(rc));
+        else if (status != 200)
+                r = lk_err_set(err, -EPROTO, "RPC node %s: HTTP status %ld", rpc->name, status);
+        if (r == 0) {
+                json_error_t error;
+                *ret = json_loadb(lk_buf_str(&response), response.len, 0, &error);
+                if (!*ret)
+                        r = lk_err_set(err, -EPROTO, "RPC node %s: answer is not JSON: %s", rpc->name, error.text);
+        }
+        lk_buf_done(&response);
+        return r;
+}
+
+static json_t *request_object(const char *method, json_t *params, uint64_t id) {
+        return json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method, "params",
+                         params ? params : json_array());
+}
+
+/* A response object's result, or its error. */
+static int result_of(const lk_rpc *rpc, const char *method, json_t *response, json_t **ret, lk_err *err) {
+        if (!json_is_object(response))
+                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is not an object", rpc->name, method);
+        json_t *error = json_object_get(response, "error");
+        if (error && !json_is_null(error)) {
+                const char *message = json_string_value(json_object_get(error, "message"));
+                return lk_err_set(err, LK_RPC_ENODE, "RPC node %s: %s: %s", rpc->name, method,
+                                  message ? message : "error without a message");
+        }
+        json_t *result = json_object_get(response, "result");
+        if (!result)
+                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer has no result", rpc->name, method);
+        *ret = json_incref(result);
+        return 0;
+}
+
+int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        pthread_mutex_lock(&rpc->lock);
+        uint64_t id = rpc->next_id++;
+        json_t *request = request_object(method, params, id);
+        char *body = json_dumps(request, JSON_COMPACT);
+        json_decref(request);
+        json_t *response = NULL;
+        int r = exchange(rpc, body, &response, err);
+        pthread_mutex_unlock(&rpc->lock);
+        free(body);
+        if (r < 0)
+                return r;
+        json_t *got_id = json_object_get(response, "id");
+        if (json_is_object(response) && (!json_is_integer(got_id) || (uint64_t)json_integer_value(got_id) != id))
+                r = lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is for another request", rpc->name, method);
+        else
+                r = result_of(rpc, method, response, ret_result, err);
+        json_decref(response);
+        return r;
+}
+
+int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *err) {
+        if (count == 0)
+                return 0;
+        pthread_mutex_lock(&rpc->lock);
+        uint64_t first = rpc->next_id;
+        rpc->next_id += count;
+        json_t *batch = json_array();
+        for (size_t i = 0; i < count; i++) {
+                json_array_append_new(batch, request_object(requests[i].method, requests[i].params, first + i));
+                requests[i].params = NULL;
+                requests[i].result = NULL;
+                requests[i].status = lk_err_set(&requests[i].err, -EPROTO, "RPC node %s: %s: no answer in the batch",
+                                                rpc->name, requests[i].method);
+        }
+        char *body = json_dumps(batch, JSON_COMPACT);
+        json_decref(batch);
+        json_t *responses = NULL;
+        int r = exchange(rpc, body, &responses, err);
+        pthread_mutex_unlock(&rpc->lock);
+        free(body);
+        if (r < 0)
+                return r;
+        if (!json_is_array(responses)) {
+                json_decref(responses);
+                return lk_err_set(err, -EPROTO, "RPC node %s: the answer to a batch is not an array", rpc->name);
+        }
+        size_t i;
+        json_t *response;
+        json_array_foreach(responses, i, response) {
+                json_t *id = json_object_get(response, "id");
+                if (!json_is_integer(id))
+                        continue;
+                uint64_t k = (uint64_t)json_integer_value(id) - first;
+                if (k >= count || requests[k].result)
+                        continue;
+                lk_err_clear(&requests[k].err);
+                requests[k].status = result_of(rpc, requests[k].method, response, &requests[k].result, &requests[k].err);
+        }
+        json_decref(responses);
+        return 0;
+}
+
+int lk_rpc_check_chain_id(lk_rpc *rpc, uint64_t want, uint64_t *ret_chain_id, lk_err *err) {
+        json_t *result = NULL;
+        int r = lk_rpc_call(rpc, "eth_chainId", NULL, &result, err);
+        uint64_t got = 0;
+        if (r == 0 && (r = lk_rpc_quantity(result, &got, err)) < 0)
+                lk_err_prefix(err, "RPC node %s: eth_chainId", rpc->name);
+        json_decref(result);
+        if (r < 0)
+                return r;
+        if (want && got != want)
+                return lk_err_set(err, -EINVAL, "RPC node %s: chain ID %llu, but the chain is configured as %llu",
+                                  rpc->name, (unsigned long long)got, (unsigned long long)want);
+        if (ret_chain_id)
+                *ret_chain_id = got;
+        return 0;
+}
+
+/* ---- decoding ---- */
+
+/* The hex digits after "0x" of a JSON string, or NULL. */
+static const char *hex_digits(const json_t *v) {
+        const char *s = json_string_value(v);
+        if (!s || s[0] != '0' || s[1] != 'x')
+                return NULL;
+        return s + 2;
+}
+
+static int quantity_digits(const json_t *v, const char **ret, size_t max_digits, lk_err *err) {
+        const char *d = hex_digits(v);
+        if (!d)
+                return lk_err_set(err, -EPROTO, "quantity is not a 0x-prefixed string");
+        size_t n = strlen(d);
+        if (n == 0 || n > max_digits)
+                return lk_err_set(err, -EPROTO, "quantity has %zu hex digits (1 to %zu)", n, max_digits);
+        if (n > 1 && d[0] == '0')
+                return lk_err_set(err, -EPROTO, "quantity has leading zeros");
+        for (size_t i = 0; i < n; i++)
+                if (lk_hex_digit(d[i]) < 0)
+                        return lk_err_set(err, -EPROTO, "quantity is not hex");
+        *ret = d;
+        return 0;
+}
+
+int lk_rpc_quantity(const json_t *v, uint64_t *ret, lk_err *err) {
+        const char *d;
+        int r = quantity_digits(v, &d, 16, err);
+        if (r < 0)
+                return r;
+        uint64_t x = 0;
+        for (; *d; d++)
+                x = x << 4 | (uint64_t)lk_hex_digit(*d);
+        *ret = x;
+        return 0;
+}
+
+int lk_rpc_quantity_word(const json_t *v, uint8_t out[static 32], lk_err *err) {
+        const char *d;
+        int r = quantity_digits(v, &d, 64, err);
+        if (r < 0)
+                return r;
+        size_t n = strlen(d);
+        memset(out, 0, 32);
+        for (size_t i = 0; i < n; i++) {
+                int digit = lk_hex_digit(d[n - 1 - i]);
+                out[31 - i / 2] |= (uint8_t)(i % 2 ? digit << 4 : digit);
+        }
+        return 0;
+}
+
+int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err) {
+        const char *d = hex_digits(v);
+        if (!d)
+                return lk_err_set(err, -EPROTO, "data is not a 0x-prefixed string");
+        if (strlen(d) != 2 * len)
+                return lk_err_set(err, -EPROTO, "data has %zu hex digits, not %zu", strlen(d), 2 * len);
+        for (size_t i = 0; i < len; i++) {
+                int hi = lk_hex_digit(d[2 * i]), lo = lk_hex_digit(d[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return lk_err_set(err, -EPROTO, "data is not hex");
+                out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
+}
+
+json_t *lk_rpc_hex(const uint8_t *b, size_t len) {
+        static const char digits[] = "0123456789abcdef";
+        char *text = lk_malloc(2 * len + 3);
+        text[0] = '0';
+        text[1] = 'x';
+        for (size_t i = 0; i < len; i++) {
+                text[2 + 2 * i] = digits[b[i] >> 4];
+                text[3 + 2 * i] = digits[b[i] & 15];
+        }
+        text[2 + 2 * len] = '\0';
+        json_t *s = json_string(text);
+        lk_free(text);
+        return s;
+}

@@ -1,0 +1,24 @@
+/* A ganache chain for tests (the pinned npm package of tests/onchain,
+ * $LINKD_GANACHE): chain ID 1337, ganache's deterministic accounts, one
+ * block per transaction.  Started on a free port of 127.0.0.1, stopped
+ * (and waited for) by lktest_ganache_stop. */
+#ifndef LKTEST_GANACHE_H
+#define LKTEST_GANACHE_H
+
+#include <sys/types.h>
+
+#define LKTEST_GANACHE_CHAIN_ID 1337
+/* The secret of ganache's first deterministic account. */
+#define LKTEST_GANACHE_KEY0 "4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d"
+
+typedef struct lktest_ganache {
+        pid_t pid;
+        unsigned port;
+        char url[64];
+} lktest_ganache;
+
+/* Fails the test when ganache cannot be started or does not answer. */
+void lktest_ganache_start(lktest_ganache *g);
+void lktest_ganache_stop(lktest_ganache *g);
+
+#endif
