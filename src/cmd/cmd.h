@@ -32,7 +32,7 @@ int lk_cmd_node_health(int argc, char **argv);
 /* Opens the database the configuration names (creating RootDir for
  * SQLite); prints the problem and returns an exit status on failure. */
 int lk__cmd_open_store(const lk_config *cfg, const lk_secrets *secrets, lk_store **ret_store);
-/* linkd keys vrf create|list|export|import. */
+/* linkd keys vrf|eth create|list|export|import|delete. */
 int lk_cmd_keys(int argc, char **argv);
 
 /* Parses --config FILE (repeatable, applied in order) and --secrets FILE

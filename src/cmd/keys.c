@@ -1,4 +1,4 @@
-/* linkd keys vrf create|list|export|import: the node's VRF keys, in its
+/* linkd keys vrf|eth ...: the node's VRF and Ethereum keys, in its
  * database, encrypted with the node's password (src/keys/keystore).
  * Passwords come from files, never from arguments (they would show in ps
  * and shell history). */
@@ -15,19 +15,23 @@
 #include "linkd/vrf.h"
 
 static const char keys_usage[] =
-        "usage: linkd keys vrf create --password FILE [--json]\n"
-        "       linkd keys vrf list [--json]\n"
-        "       linkd keys vrf export ID --password FILE --new-password FILE [--output FILE]\n"
-        "       linkd keys vrf import FILE --password FILE --old-password FILE\n"
+        "usage: linkd keys vrf|eth create --password FILE [--json]\n"
+        "       linkd keys vrf|eth list [--json]\n"
+        "       linkd keys vrf|eth export ID --password FILE --new-password FILE [--output FILE]\n"
+        "       linkd keys vrf|eth import FILE --password FILE --old-password FILE\n"
+        "       linkd keys eth delete ADDRESS --password FILE\n"
         "  each also takes [--config FILE]... [--secrets FILE] to find the node's database\n"
         "\n"
         "--password FILE holds the node's keystore password (every key of a node shares\n"
         "it); --new-password FILE the password to encrypt an export with, --old-password\n"
-        "FILE the one an imported file was encrypted with.  Exports are Chainlink's\n"
-        "format: {\"PublicKey\": \"0x<33-byte key>\", \"vrf_key\": <Ethereum v3 key file>},\n"
-        "written with mode 0600.  A key's ID is its public key's 33-byte form in hex.\n";
+        "FILE the one an imported file was encrypted with.  VRF exports are Chainlink's\n"
+        "format: {\"PublicKey\": \"0x<33-byte key>\", \"vrf_key\": <Ethereum v3 key file>};\n"
+        "Ethereum exports are v3 key files as geth writes them, and geth's and ethers'\n"
+        "files import.  Exports are written with mode 0600.  A VRF key's ID is its public\n"
+        "key's 33-byte form in hex, an Ethereum key's its address.\n";
 
 typedef struct options {
+        bool eth; /* keys eth, else keys vrf */
         const char *action, *argument;
         const char *password, *new_password, *old_password, *output;
         bool json;
@@ -121,6 +125,15 @@ static void print_key(const lk_vrf_key_info *k, bool json, bool first) {
                 printf("%-70s 0x%s  %s\n", k->id, hash_hex, created);
 }
 
+static void print_eth_key(const lk_eth_key_info *k, bool json, bool first) {
+        char created[40];
+        lk_time_format_rfc3339(created, k->created_at);
+        if (json)
+                printf("%s{\"address\":\"%s\",\"createdAt\":\"%s\"}", first ? "" : ",", k->address, created);
+        else
+                printf("%-42s  %s\n", k->address, created);
+}
+
 static int fail(const lk_err *err) {
         fprintf(stderr, "linkd: %s\n", err->msg);
         return err->code == -EACCES || err->code == -EINVAL || err->code == -ENOENT || err->code == -EEXIST
@@ -133,18 +146,43 @@ static int create(lk_store *store, const options *o) {
         if (!password)
                 return LK_EXIT_USAGE;
         lk_vrf_key_info info;
+        lk_eth_key_info eth;
         lk_err err = LK_ERR_INIT;
-        int r = lk_keystore_vrf_create(store, &(lk_keystore_options){.password = password}, &info, &err);
+        const lk_keystore_options ko = {.password = password};
+        int r = o->eth ? lk_keystore_eth_create(store, &ko, &eth, &err) : lk_keystore_vrf_create(store, &ko, &info, &err);
         free_password(password);
         if (r < 0)
                 return fail(&err);
-        print_key(&info, o->json, true);
+        if (o->eth)
+                print_eth_key(&eth, o->json, true);
+        else
+                print_key(&info, o->json, true);
         if (o->json)
                 putchar('\n');
         return LK_EXIT_OK;
 }
 
+static int list_eth(lk_store *store, const options *o) {
+        lk_eth_key_info *keys = NULL;
+        size_t count = 0;
+        lk_err err = LK_ERR_INIT;
+        if (lk_keystore_eth_list(store, &keys, &count, &err) < 0)
+                return fail(&err);
+        if (o->json)
+                putchar('[');
+        else
+                printf("%-42s  %s\n", "ADDRESS", "CREATED");
+        for (size_t i = 0; i < count; i++)
+                print_eth_key(&keys[i], o->json, i == 0);
+        if (o->json)
+                puts("]");
+        lk_free(keys);
+        return LK_EXIT_OK;
+}
+
 static int list(lk_store *store, const options *o) {
+        if (o->eth)
+                return list_eth(store, o);
         lk_vrf_key_info *keys = NULL;
         size_t count = 0;
         lk_err err = LK_ERR_INIT;
@@ -173,8 +211,10 @@ static int export(lk_store *store, const options *o) {
         char *json = NULL;
         lk_err err = LK_ERR_INIT;
         if (new_password) {
-                if (lk_keystore_vrf_export(store, o->argument, &(lk_keystore_options){.password = password},
-                                           new_password, &json, &err) < 0)
+                const lk_keystore_options ko = {.password = password};
+                int r = o->eth ? lk_keystore_eth_export(store, o->argument, &ko, new_password, &json, &err)
+                               : lk_keystore_vrf_export(store, o->argument, &ko, new_password, &json, &err);
+                if (r < 0)
                         status = fail(&err);
                 else if (o->output && lk_file_write_atomic(o->output, json, strlen(json), 0600, &err) < 0)
                         status = fail(&err);
@@ -207,11 +247,17 @@ static int import(lk_store *store, const options *o) {
         int status = LK_EXIT_USAGE;
         if (old_password) {
                 lk_vrf_key_info info;
-                if (lk_keystore_vrf_import(store, text, len, old_password,
-                                           &(lk_keystore_options){.password = password}, &info, &err) < 0) {
+                lk_eth_key_info eth;
+                const lk_keystore_options ko = {.password = password};
+                int r = o->eth ? lk_keystore_eth_import(store, text, len, old_password, &ko, &eth, &err)
+                               : lk_keystore_vrf_import(store, text, len, old_password, &ko, &info, &err);
+                if (r < 0) {
                         status = fail(&err);
                 } else {
-                        print_key(&info, o->json, true);
+                        if (o->eth)
+                                print_eth_key(&eth, o->json, true);
+                        else
+                                print_key(&info, o->json, true);
                         if (o->json)
                                 putchar('\n');
                         status = LK_EXIT_OK;
@@ -223,12 +269,29 @@ static int import(lk_store *store, const options *o) {
         return status;
 }
 
-int lk_cmd_keys(int argc, char **argv) {
-        if (argc < 2 || strcmp(argv[1], "vrf") != 0) {
+static int delete(lk_store *store, const options *o) {
+        if (!o->eth || !o->argument) {
                 fputs(keys_usage, stderr);
                 return LK_EXIT_USAGE;
         }
-        options o = {.action = NULL};
+        char *password = read_password("--password", o->password);
+        if (!password)
+                return LK_EXIT_USAGE;
+        lk_err err = LK_ERR_INIT;
+        int r = lk_keystore_eth_delete(store, o->argument, password, &err);
+        free_password(password);
+        if (r < 0)
+                return fail(&err);
+        printf("deleted %s\n", o->argument);
+        return LK_EXIT_OK;
+}
+
+int lk_cmd_keys(int argc, char **argv) {
+        if (argc < 2 || (strcmp(argv[1], "vrf") != 0 && strcmp(argv[1], "eth") != 0)) {
+                fputs(keys_usage, stderr);
+                return LK_EXIT_USAGE;
+        }
+        options o = {.eth = strcmp(argv[1], "eth") == 0};
         lk_config cfg;
         lk_secrets secrets;
         lk_config_init(&cfg);
@@ -257,8 +320,11 @@ int lk_cmd_keys(int argc, char **argv) {
                         status = export(store, &o);
                 else if (strcmp(o.action, "import") == 0)
                         status = import(store, &o);
+                else if (strcmp(o.action, "delete") == 0)
+                        status = delete(store, &o);
                 else {
-                        fprintf(stderr, "linkd: unknown keys vrf command \"%s\"\n%s", o.action, keys_usage);
+                        fprintf(stderr, "linkd: unknown keys %s command \"%s\"\n%s", o.eth ? "eth" : "vrf", o.action,
+                                keys_usage);
                         status = LK_EXIT_USAGE;
                 }
         }

@@ -18,7 +18,7 @@ static const char usage[] =
         "  pipeline run [--vars JSON] [--config FILE]... FILE|-\n"
         "                                                   run a DOT pipeline once, print the result as JSON\n"
         "  cron next SCHEDULE [--from TIME] [--count N]     print when a cron schedule fires next\n"
-        "  keys vrf create|list|export|import ...           the node's VRF keys (linkd keys for more)\n"
+        "  keys vrf|eth create|list|export|import ...       the node's VRF and Ethereum keys (linkd keys)\n"
         "  vrf prove --key-file FILE --seed N [--block-hash H] | verify FILE\n"
         "                                                   a VRF proof as VRFCoordinatorV2 takes it\n"
         "  schnorr sign --key-file FILE --msg 0x...         a signature SchnorrSECP256K1.sol accepts\n"

@@ -1,4 +1,4 @@
-/* Black-box: `linkd keys vrf` as an operator runs it, on SQLite with the
+/* Black-box: `linkd keys vrf|eth` as an operator runs it, on SQLite with the
  * standard scrypt cost: create and list, one password per node, export to
  * a 0600 file in Chainlink's format and import into another node, the
  * errors for wrong passwords and files. */
@@ -99,6 +99,44 @@ static void create_export_import(void **state) {
         json_decref(created);
 }
 
+static void ethereum_keys(void **state) {
+        fixture *f = *state;
+        const char *create[] = {"keys", "eth", "create", "--config", f->config_a, "--password", f->password, "--json",
+                                NULL};
+        char *out = lktest_run_expect(create, 0, NULL);
+        json_t *created = lktest_json(out);
+        lk_free(out);
+        const char *address = json_string_value(json_object_get(created, "address"));
+        assert_int_equal(strlen(address), 42);
+        char *export_path = lk_asprintf("%s/eth.json", f->dir);
+        const char *export[] = {"keys", "eth", "export", address, "--config", f->config_a, "--password", f->password,
+                                "--new-password", f->export_password, "--output", export_path, NULL};
+        lk_free(lktest_run_expect(export, 0, NULL));
+        char *exported = lktest_read_file(export_path);
+        json_t *file = lktest_json(exported);
+        assert_int_equal(json_integer_value(json_object_get(file, "version")), 3);
+        assert_int_equal(strlen(json_string_value(json_object_get(file, "address"))), 40);
+        json_decref(file);
+        lk_free(exported);
+        const char *wrong_delete[] = {"keys", "eth", "delete", address, "--config", f->config_a, "--password", f->wrong,
+                                      NULL};
+        lk_free(lktest_run_expect(wrong_delete, 2, "could not decrypt key with given password"));
+        const char *delete[] = {"keys", "eth", "delete", address, "--config", f->config_a, "--password", f->password,
+                                NULL};
+        lk_free(lktest_run_expect(delete, 0, NULL));
+        const char *list[] = {"keys", "eth", "list", "--config", f->config_a, NULL};
+        out = lktest_run_expect(list, 0, NULL);
+        assert_null(strstr(out, address));
+        lk_free(out);
+        const char *import[] = {"keys", "eth", "import", export_path, "--config", f->config_a, "--password",
+                                f->password, "--old-password", f->export_password, NULL};
+        out = lktest_run_expect(import, 0, NULL);
+        assert_non_null(strstr(out, address));
+        lk_free(out);
+        lk_free(export_path);
+        json_decref(created);
+}
+
 static void usage_errors(void **state) {
         fixture *f = *state;
         const char *no_password[] = {"keys", "vrf", "create", "--config", f->config_a, NULL};
@@ -120,6 +158,7 @@ static void usage_errors(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(create_export_import, setup, teardown),
+                cmocka_unit_test_setup_teardown(ethereum_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(usage_errors, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

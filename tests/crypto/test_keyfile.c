@@ -20,14 +20,7 @@ static const char pbkdf2_file[] =
         "\"mac\":\"517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2\"},"
         "\"id\":\"3198bc9c-6672-5ab3-d995-4942343ae5b6\",\"version\":3}";
 
-/* written by ethers 6.17 (encryptKeystoreJsonSync, scrypt n = 1024) */
-static const char ethers_file[] =
-        "{\"address\":\"008aeeda4d805471df9b2a5b0f38a0c3bcba786b\",\"id\":\"72f004b5-7720-4da5-a64c-dd43bf3c16b6\","
-        "\"version\":3,\"Crypto\":{\"cipher\":\"aes-128-ctr\",\"cipherparams\":{\"iv\":"
-        "\"f09da81d851e31e4587f7e379ff1f621\"},\"ciphertext\":"
-        "\"8bb09904e68f1025e28f40b511c88438e08e8476782ccdb1faf9596247c75534\",\"kdf\":\"scrypt\",\"kdfparams\":"
-        "{\"salt\":\"a5f06c8647b2b22133e9c890325f493cadefd4ab316c74fcc3e7f8db1e7918cc\",\"n\":1024,\"dklen\":32,"
-        "\"p\":1,\"r\":8},\"mac\":\"90a1b9a039cc6485e997f7121c9ec4a1a91237eab86d3c1c0cef54515ba7aa90\"}}";
+static const char ethers_file[] = LKTEST_ETHERS_KEY_FILE;
 
 static json_t *parse(const char *text) {
         json_error_t error;

@@ -1,7 +1,8 @@
-/* The node's VRF keys in its database, on SQLite and PostgreSQL: created
+/* The node's keys in its database, on SQLite and PostgreSQL.  VRF keys: created
  * keys open with the node's password only, survive export and import with
  * another password, and a node's keys all share one password; nothing
- * secret is stored in the clear. */
+ * secret is stored in the clear.  Ethereum keys: created, imported from
+ * ethers' file, exported, deleted and imported back. */
 #include "lktest.h"
 #include "cryptotest.h"
 #include "test_db.h"
@@ -106,10 +107,57 @@ static void export_and_import(void **state) {
         lk_free(json);
 }
 
+static const char ethers_file[] = LKTEST_ETHERS_KEY_FILE;
+
+static void ethereum_keys(void **state) {
+        lktest_db *db = *state;
+        lktest_stream stream;
+        lk_keystore_options o = {.password = NODE_PASSWORD, .scrypt = LIGHT,
+                                 .random = lktest_stream_init(&stream, 43)};
+        lk_err err = LK_ERR_INIT;
+        lk_eth_key_info created, imported;
+        assert_int_equal(lk_keystore_eth_create(db->store, &o, &created, &err), 0);
+        assert_int_equal(strlen(created.address), 42);
+        /* another wallet's file */
+        if (lk_keystore_eth_import(db->store, ethers_file, strlen(ethers_file), "testpassword", &o, &imported, &err) < 0)
+                fail_msg("import: %s", err.msg);
+        assert_string_equal(imported.address, "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b");
+        lk_eth_key key;
+        assert_int_equal(lk_keystore_eth_key(db->store, "0x008aeeda4d805471df9b2a5b0f38a0c3bcba786b", NODE_PASSWORD,
+                                             &key, &err),
+                         0);
+        lktest_assert_hex(key.secret.b, 32, "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d");
+        lk_eth_key_wipe(&key);
+        lk_eth_key_info *keys = NULL;
+        size_t count = 0;
+        assert_int_equal(lk_keystore_eth_list(db->store, &keys, &count, &err), 0);
+        assert_int_equal(count, 2);
+        lk_free(keys);
+        /* a file whose address is not its key's */
+        char *forged = lk_strdup(ethers_file);
+        forged[strlen("{\"address\":\"") + 2] = 'f';
+        assert_int_equal(lk_keystore_eth_import(db->store, forged, strlen(forged), "testpassword", &o, &imported, &err),
+                         -EINVAL);
+        assert_string_equal(err.msg, "key file: address is not the address of its secret");
+        lk_free(forged);
+        /* export, delete, import back */
+        char *json = NULL;
+        assert_int_equal(lk_keystore_eth_export(db->store, created.address, &o, "export password", &json, &err), 0);
+        assert_int_equal(lk_keystore_eth_delete(db->store, created.address, "wrong", &err), -EACCES);
+        assert_int_equal(lk_keystore_eth_delete(db->store, created.address, NODE_PASSWORD, &err), 0);
+        assert_int_equal(lk_keystore_eth_key(db->store, created.address, NODE_PASSWORD, &key, &err), -ENOENT);
+        if (lk_keystore_eth_import(db->store, json, strlen(json), "export password", &o, &imported, &err) < 0)
+                fail_msg("import back: %s", err.msg);
+        assert_string_equal(imported.address, created.address);
+        lk_free(json);
+        assert_int_equal(lk_keystore_eth_key(db->store, "0x12", NODE_PASSWORD, &key, &err), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 LKTEST_BOTH_BACKENDS(create_list_and_open),
                 LKTEST_BOTH_BACKENDS(export_and_import),
+                LKTEST_BOTH_BACKENDS(ethereum_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
