@@ -19,6 +19,38 @@
 #include "linkd/time.h"
 
 #define LK_CONFIG_SETTINGS_MAX 64
+#define LK_EVM_SETTINGS_MAX 16
+
+/* One [[EVM.Nodes]] entry: an RPC node of a chain. */
+typedef struct lk_evm_node_config {
+        char *name;
+        char *ws_url;   /* ws:// or wss://; may carry a key: printed masked */
+        char *http_url; /* http:// or https://, likewise */
+        bool send_only;
+        bool set[LK_EVM_SETTINGS_MAX];
+} lk_evm_node_config;
+
+/* One [[EVM]] entry: a chain, with Chainlink's keys and defaults. */
+typedef struct lk_evm_chain_config {
+        int64_t chain_id;
+        bool enabled;
+        int64_t finality_depth;
+        int64_t min_incoming_confirmations;
+        struct {
+                char *mode;            /* "BlockHistory", "FixedPrice" or "L2Suggested" */
+                int64_t limit_default; /* gas */
+                int64_t price_default; /* wei */
+                int64_t price_max;     /* wei */
+                int64_t bump_percent;
+                int64_t bump_threshold; /* blocks; 0 = never bump */
+        } gas_estimator;
+        struct {
+                int64_t history_depth;
+        } head_tracker;
+        lk_evm_node_config *nodes;
+        size_t node_count;
+        bool set[LK_EVM_SETTINGS_MAX];
+} lk_evm_chain_config;
 
 typedef struct lk_config {
         char *root_dir;
@@ -81,6 +113,8 @@ typedef struct lk_config {
                 uint64_t mem_threshold;
                 int64_t goroutine_threshold;
         } auto_pprof;
+        lk_evm_chain_config *evm; /* [[EVM]] */
+        size_t evm_count;
         bool set[LK_CONFIG_SETTINGS_MAX]; /* which settings the input gave */
 } lk_config;
 
@@ -109,7 +143,9 @@ int lk_config_load_text(lk_config *cfg, const char *name, const char *text, size
 int lk_config_load_file(lk_config *cfg, const char *path, lk_err *err);
 
 /* Resolves what depends on other settings once all input is applied:
- * expands "~/" in RootDir from $HOME and defaults ProfileRoot to RootDir. */
+ * expands "~/" in RootDir from $HOME and defaults ProfileRoot to RootDir;
+ * checks each [[EVM]] chain (a unique ChainID, at least one node, unique
+ * node names, the URLs a node needs). */
 int lk_config_finish(lk_config *cfg, lk_err *err);
 
 /* Writes cfg as TOML; with only_set, just the settings the input gave. */

@@ -3,12 +3,14 @@
 #include "linkd/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "linkd/alloc.h"
@@ -27,6 +29,9 @@ typedef enum setting_type {
         T_IP,
         T_LOG_LEVEL,
         T_CHOICE,    /* a string from a fixed list, given in `choices` */
+        T_URL,       /* a string with a scheme from `choices`; printed without its path, query or user */
+        T_WEI,       /* an amount of ether: an integer (wei) or '20 gwei', stored as int64 wei */
+        T_INT_TEXT,  /* an integer, also as a string of digits (Chainlink writes ChainID = '1') */
 } setting_type;
 
 typedef struct setting {
@@ -40,10 +45,25 @@ typedef struct setting {
         const char *choices; /* for T_CHOICE: "a|b|c" */
 } setting;
 
+struct schema;
+
+/* An array of tables ([[EVM]], [[EVM.Nodes]]) at the top of a schema: each
+ * element is a struct of element_size bytes with its own schema, kept in
+ * the parent as a pointer and a count. */
+typedef struct table_array {
+        const char *key;
+        const struct schema *element;
+        size_t element_size;
+        size_t items_offset, count_offset;
+        size_t max;
+} table_array;
+
 typedef struct schema {
         const setting *settings;
         size_t count;
         size_t set_offset;   /* of the bool set[] array */
+        const table_array *arrays;
+        size_t array_count;
 } schema;
 
 #define CFG(f) offsetof(lk_config, f)
@@ -97,6 +117,47 @@ static const setting config_settings[] = {
         {"AutoPprof", "GoroutineThreshold", "ThreadThreshold", T_INT, CFG(auto_pprof.goroutine_threshold), "5000", 1, INT32_MAX, NULL},
 };
 
+#define CHAIN(f) offsetof(lk_evm_chain_config, f)
+#define WEI_MAX "9223372036854775807 wei"
+static const setting evm_chain_settings[] = {
+        {NULL, "ChainID", NULL, T_INT_TEXT, CHAIN(chain_id), NULL, 1, INT64_MAX, NULL},
+        {NULL, "Enabled", NULL, T_BOOL, CHAIN(enabled), "true", NOLIMIT, NULL},
+        {NULL, "FinalityDepth", NULL, T_INT, CHAIN(finality_depth), "50", 0, 100000, NULL},
+        {NULL, "MinIncomingConfirmations", NULL, T_INT, CHAIN(min_incoming_confirmations), "3", 1, 100000, NULL},
+        {"GasEstimator", "Mode", NULL, T_CHOICE, CHAIN(gas_estimator.mode), "BlockHistory", NOLIMIT,
+         "BlockHistory|FixedPrice|L2Suggested"},
+        {"GasEstimator", "LimitDefault", NULL, T_INT, CHAIN(gas_estimator.limit_default), "500000", 21000, 1000000000,
+         NULL},
+        {"GasEstimator", "PriceDefault", NULL, T_WEI, CHAIN(gas_estimator.price_default), "20 gwei", 0, INT64_MAX,
+         NULL},
+        {"GasEstimator", "PriceMax", NULL, T_WEI, CHAIN(gas_estimator.price_max), "100000 gwei", 0, INT64_MAX, NULL},
+        {"GasEstimator", "BumpPercent", NULL, T_INT, CHAIN(gas_estimator.bump_percent), "20", 0, 1000, NULL},
+        {"GasEstimator", "BumpThreshold", NULL, T_INT, CHAIN(gas_estimator.bump_threshold), "3", 0, 100000, NULL},
+        {"HeadTracker", "HistoryDepth", NULL, T_INT, CHAIN(head_tracker.history_depth), "100", 1, 100000, NULL},
+};
+
+#define NODE(f) offsetof(lk_evm_node_config, f)
+static const setting evm_node_settings[] = {
+        {NULL, "Name", NULL, T_STRING, NODE(name), NULL, NOLIMIT, NULL},
+        {NULL, "WSURL", NULL, T_URL, NODE(ws_url), NULL, NOLIMIT, "ws|wss"},
+        {NULL, "HTTPURL", NULL, T_URL, NODE(http_url), NULL, NOLIMIT, "http|https"},
+        {NULL, "SendOnly", NULL, T_BOOL, NODE(send_only), "false", NOLIMIT, NULL},
+};
+
+static const struct schema evm_node_schema = {evm_node_settings, sizeof evm_node_settings / sizeof evm_node_settings[0],
+                                              offsetof(lk_evm_node_config, set), NULL, 0};
+static const table_array evm_chain_arrays[] = {
+        {"Nodes", &evm_node_schema, sizeof(lk_evm_node_config), CHAIN(nodes), CHAIN(node_count), 64},
+};
+static const struct schema evm_chain_schema = {evm_chain_settings,
+                                               sizeof evm_chain_settings / sizeof evm_chain_settings[0],
+                                               offsetof(lk_evm_chain_config, set), evm_chain_arrays, 1};
+static const table_array config_arrays[] = {
+        {"EVM", &evm_chain_schema, sizeof(lk_evm_chain_config), CFG(evm), CFG(evm_count), 64},
+};
+
+_Static_assert(sizeof evm_chain_settings / sizeof evm_chain_settings[0] <= LK_EVM_SETTINGS_MAX, "grow set[]");
+
 #define SCT(f) offsetof(lk_secrets, f)
 static const setting secret_settings[] = {
         {"Database", "URL", NULL, T_SECRET, SCT(database.url), NULL, NOLIMIT, NULL},
@@ -106,9 +167,9 @@ static const setting secret_settings[] = {
 };
 
 static const schema config_schema = {config_settings, sizeof config_settings / sizeof config_settings[0],
-                                     offsetof(lk_config, set)};
+                                     offsetof(lk_config, set), config_arrays, 1};
 static const schema secrets_schema = {secret_settings, sizeof secret_settings / sizeof secret_settings[0],
-                                      offsetof(lk_secrets, set)};
+                                      offsetof(lk_secrets, set), NULL, 0};
 
 _Static_assert(sizeof config_settings / sizeof config_settings[0] <= LK_CONFIG_SETTINGS_MAX, "grow set[]");
 
@@ -121,7 +182,78 @@ static bool *set_flags(void *base, const schema *sc) {
 }
 
 static bool is_string_type(setting_type t) {
-        return t == T_STRING || t == T_SECRET || t == T_IP || t == T_CHOICE;
+        return t == T_STRING || t == T_SECRET || t == T_IP || t == T_CHOICE || t == T_URL;
+}
+
+/* text's scheme (before "://") is one of choices. */
+static bool has_scheme(const char *choices, const char *text) {
+        const char *colon = strstr(text, "://");
+        if (!colon || colon == text || !colon[3])
+                return false;
+        char scheme[16];
+        size_t n = (size_t)(colon - text);
+        if (n >= sizeof scheme)
+                return false;
+        memcpy(scheme, text, n);
+        scheme[n] = '\0';
+        for (char *c = scheme; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        for (const char *c = choices; *c; c += strcspn(c, "|"), c += *c == '|')
+                if (strcspn(c, "|") == n && strncmp(c, scheme, n) == 0)
+                        return true;
+        return false;
+}
+
+/* "20 gwei", "1.5 gwei", "1000" (wei) and the other units Chainlink reads;
+ * at most INT64_MAX wei, no finer than one wei. */
+static int parse_wei(const char *text, int64_t *ret, lk_err *err) {
+        static const struct {
+                const char *name;
+                int digits;
+        } units[] = {{"wei", 0}, {"kwei", 3}, {"mwei", 6}, {"gwei", 9}, {"micro", 12}, {"milli", 15},
+                     {"eth", 18}, {"ether", 18}};
+        const char *p = text, *fraction = NULL;
+        if (!isdigit((unsigned char)*p))
+                return lk_err_set(err, -EINVAL, "\"%s\" is not an amount such as '20 gwei'", text);
+        while (isdigit((unsigned char)*p))
+                p++;
+        const char *whole_end = p;
+        if (*p == '.')
+                for (fraction = ++p; isdigit((unsigned char)*p); p++) {
+                }
+        const char *fraction_end = p;
+        while (*p == ' ')
+                p++;
+        int digits = 0;
+        bool known = !*p;
+        for (size_t i = 0; i < sizeof units / sizeof *units && !known; i++)
+                if (strcasecmp(p, units[i].name) == 0) {
+                        digits = units[i].digits;
+                        known = true;
+                }
+        if (!known)
+                return lk_err_set(err, -EINVAL, "\"%s\": unknown unit (wei, kwei, mwei, gwei, micro, milli, eth)",
+                                  text);
+        /* the digits of the amount in wei: whole, then `digits` of the fraction */
+        uint64_t wei = 0;
+        for (const char *d = text; d < whole_end; d++)
+                if (__builtin_mul_overflow(wei, 10, &wei) || __builtin_add_overflow(wei, (uint64_t)(*d - '0'), &wei))
+                        goto too_large;
+        for (int k = 0; k < digits; k++) {
+                const char *d = fraction && fraction + k < fraction_end ? fraction + k : NULL;
+                if (__builtin_mul_overflow(wei, 10, &wei) ||
+                    __builtin_add_overflow(wei, (uint64_t)(d ? *d - '0' : 0), &wei))
+                        goto too_large;
+        }
+        for (const char *d = fraction ? fraction + digits : NULL; d && d < fraction_end; d++)
+                if (*d != '0')
+                        return lk_err_set(err, -EINVAL, "\"%s\" is finer than one wei", text);
+        if (wei > INT64_MAX)
+                goto too_large;
+        *ret = (int64_t)wei;
+        return 0;
+too_large:
+        return lk_err_set(err, -ERANGE, "\"%s\" is too large (at most 9223372036854775807 wei)", text);
 }
 
 /* Whether text is one of the '|'-separated choices. */
@@ -151,7 +283,10 @@ static int store_text(void *base, const setting *s, const char *text, lk_err *er
         case T_STRING:
         case T_SECRET:
         case T_CHOICE:
+        case T_URL:
         case T_IP: {
+                if (s->type == T_URL && !has_scheme(s->choices, text))
+                        return lk_err_set(err, -EINVAL, "not a %s URL", s->choices);
                 if (s->type == T_CHOICE && !is_choice(s->choices, text)) {
                         lk_buf list = LK_BUF_INIT;
                         for (const char *c = s->choices; *c; c += strcspn(c, "|"), c += *c == '|')
@@ -181,12 +316,19 @@ static int store_text(void *base, const setting *s, const char *text, lk_err *er
         case T_BOOL:
                 *(bool *)f = strcmp(text, "true") == 0;
                 return 0;
-        case T_INT: {
+        case T_INT:
+        case T_INT_TEXT: {
                 char *end;
                 errno = 0;
                 n = strtoll(text, &end, 10);
-                if (errno || *end)
+                if (errno || *end || !*text)
                         return lk_err_set(err, -EINVAL, "\"%s\" is not an integer", text);
+                break;
+        }
+        case T_WEI: {
+                int r = parse_wei(text, &n, err);
+                if (r < 0)
+                        return r;
                 break;
         }
         case T_DURATION: {
@@ -233,6 +375,8 @@ static const char *toml_expected(setting_type t) {
         case T_INT: return "an integer";
         case T_SIZE: return "a size string such as '100mb'";
         case T_DURATION: return "a duration string such as '10s'";
+        case T_INT_TEXT: return "an integer";
+        case T_WEI: return "an amount such as '20 gwei'";
         default: return "a string";
         }
 }
@@ -242,6 +386,9 @@ static int store_value(void *base, const setting *s, const lk_toml_value *v, lk_
         if (v->type == LK_TOML_STRING) {
                 if (s->type == T_BOOL || s->type == T_INT)
                         goto wrong_type;
+                /* only decimal digits: strtoll would take a sign or spaces */
+                if (s->type == T_INT_TEXT && strspn(v->u.string.ptr, "0123456789") != v->u.string.len)
+                        return lk_err_set(err, -EINVAL, "\"%s\" is not a decimal integer", v->u.string.ptr);
                 if (strlen(v->u.string.ptr) != v->u.string.len)
                         return lk_err_set(err, -EINVAL, "must not contain NUL characters");
                 return store_text(base, s, v->u.string.ptr, err);
@@ -250,7 +397,8 @@ static int store_value(void *base, const setting *s, const lk_toml_value *v, lk_
                 *(bool *)field(base, s) = v->u.boolean;
                 return 0;
         }
-        if (v->type == LK_TOML_INTEGER && (s->type == T_INT || s->type == T_SIZE)) {
+        if (v->type == LK_TOML_INTEGER &&
+            (s->type == T_INT || s->type == T_SIZE || s->type == T_INT_TEXT || s->type == T_WEI)) {
                 snprintf(text, sizeof text, "%" PRId64, v->u.integer);
                 return store_text(base, s, text, err);
         }
@@ -311,13 +459,62 @@ static int apply_kv(void *base, const schema *sc, const char *input, const char 
         return 0;
 }
 
+static int apply_table(void *base, const schema *sc, const char *input, const char *section,
+                       const lk_toml_value *table, lk_err *err);
+static void init_defaults(void *base, const schema *sc);
+
+static const table_array *find_array(const schema *sc, const char *section, const char *key) {
+        for (size_t i = 0; i < sc->array_count && !section; i++)
+                if (strcmp(sc->arrays[i].key, key) == 0)
+                        return &sc->arrays[i];
+        return NULL;
+}
+
+/* Each table of the array value becomes a new element of a's array in
+ * base, its defaults filled in, then its keys applied. */
+static int apply_array(void *base, const table_array *a, const char *input, const lk_toml_kv *kv, lk_err *err) {
+        const lk_toml_value *v = kv->value;
+        if (v->type != LK_TOML_ARRAY)
+                return lk_err_set_at(err, -EINVAL, kv->key_pos.line, kv->key_pos.column,
+                                     "%s:%u:%u: %s must be an array of tables ([[%s]]), not %s", input,
+                                     kv->key_pos.line, kv->key_pos.column, a->key, a->key, lk_toml_type_name(v->type));
+        void **items = (void **)((char *)base + a->items_offset);
+        size_t *count = (size_t *)((char *)base + a->count_offset);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+                const lk_toml_value *t = v->u.array.items[i];
+                if (t->type != LK_TOML_TABLE)
+                        return lk_err_set_at(err, -EINVAL, t->pos.line, t->pos.column,
+                                             "%s:%u:%u: %s must be an array of tables ([[%s]]), not of %s", input,
+                                             t->pos.line, t->pos.column, a->key, a->key, lk_toml_type_name(t->type));
+                if (*count >= a->max)
+                        return lk_err_set_at(err, -EINVAL, t->pos.line, t->pos.column, "%s:%u:%u: more than %zu %s",
+                                             input, t->pos.line, t->pos.column, a->max, a->key);
+                *items = lk_realloc(*items, (*count + 1) * a->element_size);
+                void *element = (char *)*items + *count * a->element_size;
+                memset(element, 0, a->element_size);
+                init_defaults(element, a->element);
+                (*count)++;
+                int r = apply_table(element, a->element, input, NULL, t, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Applies the keys of table, whose name is section (NULL for the root),
- * descending into the tables the schema knows. */
+ * descending into the tables and arrays of tables the schema knows. */
 static int apply_table(void *base, const schema *sc, const char *input, const char *section,
                        const lk_toml_value *table, lk_err *err) {
         for (size_t i = 0; i < table->u.table.len; i++) {
                 const lk_toml_kv *kv = &table->u.table.items[i];
                 char name[256];
+                const table_array *array = find_array(sc, section, kv->key);
+                if (array) {
+                        int r = apply_array(base, array, input, kv, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 snprintf(name, sizeof name, section ? "%s.%s" : "%s%s", section ? section : "", kv->key);
                 if (!is_section(sc, name)) {
                         int r = apply_kv(base, sc, input, section, kv, err);
@@ -401,6 +598,15 @@ static void free_strings(void *base, const schema *sc) {
         for (size_t i = 0; i < sc->count; i++)
                 if (is_string_type(sc->settings[i].type))
                         lk_freep((char **)field(base, &sc->settings[i]));
+        for (size_t i = 0; i < sc->array_count; i++) {
+                const table_array *a = &sc->arrays[i];
+                void **items = (void **)((char *)base + a->items_offset);
+                size_t *count = (size_t *)((char *)base + a->count_offset);
+                for (size_t k = 0; k < *count; k++)
+                        free_strings((char *)*items + k * a->element_size, a->element);
+                lk_freep((char **)items);
+                *count = 0;
+        }
 }
 
 /* TOML string: a literal '...' when possible, otherwise "..." escaped. */
@@ -425,6 +631,20 @@ static void put_value(lk_buf *out, const void *base, const setting *s) {
         case T_CHOICE:
         case T_IP: put_toml_string(out, *(char *const *)f ? *(char *const *)f : ""); break;
         case T_SECRET: lk_buf_puts(out, "'xxxxx'"); break;
+        case T_URL: {
+                /* scheme://host[:port] only: the path, query or user may hold a key */
+                const char *url = *(char *const *)f ? *(char *const *)f : "";
+                const char *host = strstr(url, "://");
+                host = host ? host + 3 : url;
+                const char *at = strchr(host, '@'), *end = host + strcspn(host, "/?#");
+                if (at && at < end)
+                        host = at + 1;
+                lk_buf_printf(out, "'%.*s%.*s%s'", (int)(strstr(url, "://") ? strstr(url, "://") + 3 - url : 0), url,
+                              (int)(end - host), host, *end ? "/…" : "");
+                break;
+        }
+        case T_WEI: lk_buf_printf(out, "'%" PRId64 " wei'", *(const int64_t *)f); break;
+        case T_INT_TEXT: lk_buf_printf(out, "'%" PRId64 "'", *(const int64_t *)f); break;
         case T_BOOL: lk_buf_puts(out, *(const bool *)f ? "true" : "false"); break;
         case T_INT: lk_buf_printf(out, "%" PRId64, *(const int64_t *)f); break;
         case T_LOG_LEVEL: lk_buf_printf(out, "'%s'", lk_log_level_name((lk_log_level) * (const int64_t *)f)); break;
@@ -441,7 +661,28 @@ static void put_value(lk_buf *out, const void *base, const setting *s) {
         }
 }
 
-static void format_settings(const void *base, const schema *sc, bool only_set, lk_buf *out) {
+static void format_settings(const void *base, const schema *sc, const char *prefix, bool only_set, lk_buf *out);
+
+/* [[prefix.key]] blocks for each array of tables. */
+static void format_arrays(const void *base, const schema *sc, const char *prefix, bool only_set, lk_buf *out) {
+        for (size_t i = 0; i < sc->array_count; i++) {
+                const table_array *a = &sc->arrays[i];
+                void *const *items = (void *const *)((const char *)base + a->items_offset);
+                size_t count = *(const size_t *)((const char *)base + a->count_offset);
+                char name[64];
+                snprintf(name, sizeof name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", a->key);
+                for (size_t k = 0; k < count; k++) {
+                        const void *element = (const char *)*items + k * a->element_size;
+                        lk_buf_printf(out, "%s[[%s]]\n", out->len ? "\n" : "", name);
+                        format_settings(element, a->element, name, only_set, out);
+                        format_arrays(element, a->element, name, only_set, out);
+                }
+        }
+}
+
+/* prefix: the name of the array of tables base is an element of, which
+ * its sections' names start with ("EVM" for [EVM.GasEstimator]). */
+static void format_settings(const void *base, const schema *sc, const char *prefix, bool only_set, lk_buf *out) {
         const bool *set = (const bool *)((const char *)base + sc->set_offset);
         const char *section = NULL;
         bool any = false;
@@ -454,7 +695,8 @@ static void format_settings(const void *base, const schema *sc, bool only_set, l
                         continue;
                 bool new_section = s->section && (!section || strcmp(section, s->section) != 0);
                 if (new_section) {
-                        lk_buf_printf(out, "%s[%s]\n", any ? "\n" : "", s->section);
+                        lk_buf_printf(out, "%s[%s%s%s]\n", any ? "\n" : "", prefix ? prefix : "", prefix ? "." : "",
+                                      s->section);
                         section = s->section;
                 }
                 lk_buf_printf(out, "%s = ", s->key);
@@ -481,6 +723,40 @@ int lk_config_load_file(lk_config *cfg, const char *path, lk_err *err) {
         return load_file(cfg, &config_schema, path, err);
 }
 
+/* [[EVM]] number i (from 1 in messages): what Chainlink's ValidateConfig
+ * asks of a chain and its nodes, for what linkd supports. */
+static int check_chain(const lk_config *cfg, size_t i, lk_err *err) {
+        const lk_evm_chain_config *c = &cfg->evm[i];
+        if (!c->set[0])
+                return lk_err_set(err, -EINVAL, "EVM[%zu]: ChainID is missing", i);
+        for (size_t k = 0; k < i; k++)
+                if (cfg->evm[k].chain_id == c->chain_id)
+                        return lk_err_set(err, -EINVAL, "EVM[%zu]: ChainID %" PRId64 " is also EVM[%zu]'s", i,
+                                          c->chain_id, k);
+        if (c->enabled && c->node_count == 0)
+                return lk_err_set(err, -EINVAL, "EVM[%zu] (chain %" PRId64 "): at least one [[EVM.Nodes]] is needed", i,
+                                  c->chain_id);
+        if (c->gas_estimator.price_default > c->gas_estimator.price_max)
+                return lk_err_set(err, -EINVAL, "EVM[%zu] (chain %" PRId64 "): GasEstimator.PriceDefault exceeds PriceMax",
+                                  i, c->chain_id);
+        for (size_t n = 0; n < c->node_count; n++) {
+                const lk_evm_node_config *node = &c->nodes[n];
+                if (!node->name || !*node->name)
+                        return lk_err_set(err, -EINVAL, "EVM[%zu].Nodes[%zu]: Name is missing", i, n);
+                for (size_t k = 0; k < n; k++)
+                        if (strcmp(c->nodes[k].name, node->name) == 0)
+                                return lk_err_set(err, -EINVAL, "EVM[%zu].Nodes[%zu]: Name %s is also Nodes[%zu]'s", i,
+                                                  n, node->name, k);
+                if (node->send_only && !node->http_url)
+                        return lk_err_set(err, -EINVAL, "EVM[%zu].Nodes[%zu] (%s): a SendOnly node needs HTTPURL", i,
+                                          n, node->name);
+                if (!node->ws_url && !node->http_url)
+                        return lk_err_set(err, -EINVAL, "EVM[%zu].Nodes[%zu] (%s): WSURL or HTTPURL is needed", i, n,
+                                          node->name);
+        }
+        return 0;
+}
+
 int lk_config_finish(lk_config *cfg, lk_err *err) {
         if (strncmp(cfg->root_dir, "~/", 2) == 0 || strcmp(cfg->root_dir, "~") == 0) {
                 const char *home = secure_getenv("HOME");
@@ -499,6 +775,11 @@ int lk_config_finish(lk_config *cfg, lk_err *err) {
                                   "Database.Lock.LeaseDuration");
         if (cfg->database.max_idle_conns > cfg->database.max_open_conns)
                 return lk_err_set(err, -EINVAL, "Database.MaxIdleConns must not exceed Database.MaxOpenConns");
+        for (size_t i = 0; i < cfg->evm_count; i++) {
+                int r = check_chain(cfg, i, err);
+                if (r < 0)
+                        return r;
+        }
         if (!cfg->auto_pprof.profile_root || !*cfg->auto_pprof.profile_root) {
                 lk_free(cfg->auto_pprof.profile_root);
                 cfg->auto_pprof.profile_root = lk_strdup(cfg->root_dir);
@@ -507,7 +788,8 @@ int lk_config_finish(lk_config *cfg, lk_err *err) {
 }
 
 void lk_config_format(const lk_config *cfg, bool only_set, lk_buf *out) {
-        format_settings(cfg, &config_schema, only_set, out);
+        format_settings(cfg, &config_schema, NULL, only_set, out);
+        format_arrays(cfg, &config_schema, NULL, only_set, out);
 }
 
 void lk_secrets_init(lk_secrets *secrets) {
@@ -528,5 +810,5 @@ int lk_secrets_load_file(lk_secrets *secrets, const char *path, lk_err *err) {
 }
 
 void lk_secrets_format_masked(const lk_secrets *secrets, lk_buf *out) {
-        format_settings(secrets, &secrets_schema, true, out);
+        format_settings(secrets, &secrets_schema, NULL, true, out);
 }

@@ -230,6 +230,122 @@ static void home_is_expanded(void **state) {
         lk_config_done(&cfg);
 }
 
+static const char two_chains[] =
+        "[[EVM]]\n"
+        "ChainID = '1'\n"
+        "FinalityDepth = 64\n"
+        "[EVM.GasEstimator]\n"
+        "PriceMax = '1.5 gwei'\n"
+        "PriceDefault = 1000\n"
+        "[[EVM.Nodes]]\n"
+        "Name = 'primary'\n"
+        "WSURL = 'wss://mainnet.example.com/v3/SECRETKEY'\n"
+        "HTTPURL = 'https://user:SECRETPASS@mainnet.example.com/v3/SECRETKEY'\n"
+        "[[EVM.Nodes]]\n"
+        "Name = 'backup'\n"
+        "HTTPURL = 'http://127.0.0.1:8545'\n"
+        "SendOnly = true\n"
+        "[[EVM]]\n"
+        "ChainID = 1337\n"
+        "[EVM.GasEstimator]\n"
+        "Mode = 'FixedPrice'\n"
+        "[[EVM.Nodes]]\n"
+        "Name = 'ganache'\n"
+        "WSURL = 'ws://127.0.0.1:8545'\n";
+
+static void evm_chains_and_nodes(void **state) {
+        (void)state;
+        lk_config cfg;
+        lk_config_init(&cfg);
+        lk_err err = LK_ERR_INIT;
+        if (load(&cfg, two_chains, &err) < 0 || lk_config_finish(&cfg, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(cfg.evm_count, 2);
+        const lk_evm_chain_config *a = &cfg.evm[0], *b = &cfg.evm[1];
+        assert_int_equal(a->chain_id, 1);
+        assert_int_equal(a->finality_depth, 64);
+        assert_int_equal(a->gas_estimator.price_max, 1500000000);
+        assert_int_equal(a->gas_estimator.price_default, 1000);
+        assert_int_equal(a->node_count, 2);
+        assert_string_equal(a->nodes[0].name, "primary");
+        assert_true(a->nodes[1].send_only);
+        assert_null(a->nodes[1].ws_url);
+        /* defaults: Chainlink's */
+        assert_int_equal(b->chain_id, 1337);
+        assert_true(b->enabled);
+        assert_int_equal(b->finality_depth, 50);
+        assert_int_equal(b->min_incoming_confirmations, 3);
+        assert_string_equal(b->gas_estimator.mode, "FixedPrice");
+        assert_int_equal(b->gas_estimator.limit_default, 500000);
+        assert_int_equal(b->gas_estimator.price_default, 20000000000);
+        assert_int_equal(b->gas_estimator.bump_percent, 20);
+        assert_int_equal(b->gas_estimator.bump_threshold, 3);
+        assert_int_equal(b->head_tracker.history_depth, 100);
+        /* printed with the URLs cut to scheme and host */
+        lk_buf out = LK_BUF_INIT;
+        lk_config_format(&cfg, true, &out);
+        const char *text = lk_buf_str(&out);
+        assert_non_null(strstr(text, "[[EVM]]\nChainID = '1'\n"));
+        assert_non_null(strstr(text, "[[EVM.Nodes]]\nName = 'primary'\nWSURL = 'wss://mainnet.example.com/…'\n"));
+        assert_non_null(strstr(text, "HTTPURL = 'https://mainnet.example.com/…'"));
+        assert_non_null(strstr(text, "[EVM.GasEstimator]\nPriceDefault = '1000 wei'\nPriceMax = '1500000000 wei'\n"));
+        assert_null(strstr(text, "SECRET"));
+        /* and it reads back */
+        lk_config again;
+        lk_config_init(&again);
+        assert_int_equal(load(&again, text, &err), 0);
+        assert_int_equal(again.evm_count, 2);
+        assert_int_equal(again.evm[0].node_count, 2);
+        assert_int_equal(again.evm[0].gas_estimator.price_max, 1500000000);
+        lk_config_done(&again);
+        lk_buf_done(&out);
+        lk_config_done(&cfg);
+}
+
+static void evm_errors(void **state) {
+        (void)state;
+        assert_error("[[EVM]]\nChainID = 1\nChainId = 2\n", "node.toml:3:1: unknown key ChainId", 3, 1);
+        assert_error("[EVM]\nChainID = 1\n", "node.toml:1:2: EVM must be an array of tables ([[EVM]]), not table", 1, 2);
+        assert_error("[[EVM]]\nChainID = '-1'\n", "node.toml:2:11: ChainID: \"-1\" is not a decimal integer", 2, 11);
+        assert_error("[[EVM]]\n[EVM.GasEstimator]\nPriceMax = '1 gwie'\n",
+                     "node.toml:3:12: GasEstimator.PriceMax: \"1 gwie\": unknown unit (wei, kwei, mwei, gwei, micro, milli, "
+                     "eth)",
+                     3, 12);
+        assert_error("[[EVM]]\n[EVM.GasEstimator]\nPriceMax = '0.5 wei'\n",
+                     "node.toml:3:12: GasEstimator.PriceMax: \"0.5 wei\" is finer than one wei", 3, 12);
+        assert_error("[[EVM]]\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'http://x'\n",
+                     "node.toml:4:9: WSURL: not a ws|wss URL", 4, 9);
+        static const struct {
+                const char *text, *want;
+        } finish[] = {
+                {"[[EVM]]\nFinalityDepth = 1\n", "EVM[0]: ChainID is missing"},
+                {"[[EVM]]\nChainID = 1\n", "EVM[0] (chain 1): at least one [[EVM.Nodes]] is needed"},
+                {"[[EVM]]\nChainID = 1\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'ws://x'\n[[EVM]]\nChainID = '1'\n",
+                 "EVM[1]: ChainID 1 is also EVM[0]'s"},
+                {"[[EVM]]\nChainID = 1\n[[EVM.Nodes]]\nName = 'a'\n", "EVM[0].Nodes[0] (a): WSURL or HTTPURL is needed"},
+                {"[[EVM]]\nChainID = 1\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'ws://x'\nSendOnly = true\n",
+                 "EVM[0].Nodes[0] (a): a SendOnly node needs HTTPURL"},
+                {"[[EVM]]\nChainID = 1\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'ws://x'\n[[EVM.Nodes]]\nName = 'a'\n"
+                 "WSURL = 'ws://y'\n",
+                 "EVM[0].Nodes[1]: Name a is also Nodes[0]'s"},
+                {"[[EVM]]\nChainID = 1\nEnabled = false\n", NULL},
+        };
+        for (size_t i = 0; i < sizeof finish / sizeof *finish; i++) {
+                lk_config cfg;
+                lk_config_init(&cfg);
+                lk_err err = LK_ERR_INIT;
+                assert_int_equal(load(&cfg, finish[i].text, &err), 0);
+                int r = lk_config_finish(&cfg, &err);
+                if (finish[i].want) {
+                        assert_int_equal(r, -EINVAL);
+                        assert_string_equal(err.msg, finish[i].want);
+                } else {
+                        assert_int_equal(r, 0);
+                }
+                lk_config_done(&cfg);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(defaults),
@@ -242,6 +358,8 @@ int main(void) {
                 cmocka_unit_test(effective_and_input_output),
                 cmocka_unit_test(secrets_are_masked),
                 cmocka_unit_test(home_is_expanded),
+                cmocka_unit_test(evm_chains_and_nodes),
+                cmocka_unit_test(evm_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
