@@ -1,6 +1,6 @@
 /* libFuzzer target for the decoders of RPC answers: the input, parsed as
  * JSON, and every value inside it are decoded as a QUANTITY (64-bit and
- * 256-bit) and as DATA of 20 and 32 bytes.  A rejection must come with a
+ * 256-bit), as DATA of 20 and 32 bytes, as a block and as a log.  A rejection must come with a
  * message; an accepted quantity must print back to the same text (but
  * for the case of its digits). */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "linkd/heads.h"
 #include "linkd/rpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,6 +42,18 @@ static void decode(const json_t *v, int depth) {
         lk_err_clear(&err);
         if (lk_rpc_data(v, word, sizeof word, &err) < 0)
                 check(err.msg[0] != '\0');
+        lk_head head;
+        lk_evm_log log;
+        lk_err_clear(&err);
+        if (lk_rpc_block_head(v, &head, &err) < 0)
+                check(err.msg[0] != '\0');
+        else
+                check(head.number >= 0 && head.timestamp >= 0);
+        lk_err_clear(&err);
+        if (lk_rpc_log(v, &log, &err) < 0)
+                check(err.msg[0] != '\0');
+        else
+                check(log.topic_count <= LK_LOG_MAX_TOPICS && log.data_hex[0] == '0');
         if (depth == 0)
                 return;
         size_t i;

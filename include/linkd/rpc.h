@@ -8,6 +8,7 @@
 #ifndef LINKD_RPC_H
 #define LINKD_RPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,5 +61,27 @@ int lk_rpc_quantity_word(const json_t *v, uint8_t out[static 32], lk_err *err);
 int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err);
 /* A JSON string "0x…" of bytes (hex encoded), for requests. */
 json_t *lk_rpc_hex(const uint8_t *b, size_t len);
+/* A JSON QUANTITY string for requests ("0x0", "0x1a"). */
+json_t *lk_rpc_quantity_json(uint64_t v);
+
+/* A block object (eth_getBlockByNumber/Hash, newHeads) as a head:
+ * number, hash, parentHash and timestamp, each checked. */
+struct lk_head;
+int lk_rpc_block_head(const json_t *block, struct lk_head *ret, lk_err *err);
+
+/* A log object (eth_getLogs, receipts, logs subscriptions). */
+#define LK_LOG_MAX_TOPICS 4
+typedef struct lk_evm_log {
+        uint8_t address[20];
+        uint8_t topics[LK_LOG_MAX_TOPICS][32];
+        size_t topic_count;
+        const char *data_hex; /* borrowed from the JSON: "0x…", checked to be hex */
+        uint64_t block_number;
+        uint8_t block_hash[32];
+        uint8_t tx_hash[32];
+        uint64_t log_index;
+        bool removed;
+} lk_evm_log;
+int lk_rpc_log(const json_t *log, lk_evm_log *ret, lk_err *err);
 
 #endif

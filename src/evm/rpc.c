@@ -10,6 +10,7 @@
 
 #include "linkd/alloc.h"
 #include "linkd/buf.h"
+#include "linkd/heads.h"
 #include "linkd/hex.h"
 
 #define DEFAULT_TIMEOUT (10 * LK_USEC_PER_SEC)
@@ -283,4 +284,77 @@ json_t *lk_rpc_hex(const uint8_t *b, size_t len) {
         json_t *s = json_string(text);
         lk_free(text);
         return s;
+}
+
+json_t *lk_rpc_quantity_json(uint64_t v) {
+        char text[24];
+        snprintf(text, sizeof text, "0x%llx", (unsigned long long)v);
+        return json_string(text);
+}
+
+/* Decodes member key with fn, prefixing errors with the member's name. */
+#define MEMBER(what, fn, object, key, ...)                                                                          \
+        do {                                                                                                       \
+                int r_ = fn(json_object_get(object, key), __VA_ARGS__, err);                                       \
+                if (r_ < 0) {                                                                                      \
+                        lk_err_prefix(err, "%s.%s", what, key);                                                    \
+                        return r_;                                                                                 \
+                }                                                                                                  \
+        } while (0)
+
+int lk_rpc_block_head(const json_t *block, struct lk_head *ret, lk_err *err) {
+        if (!json_is_object(block))
+                return lk_err_set(err, -EPROTO, "block is not an object");
+        lk_head h = {.number = 0};
+        uint64_t number, timestamp;
+        MEMBER("block", lk_rpc_quantity, block, "number", &number);
+        MEMBER("block", lk_rpc_data, block, "hash", h.hash, 32);
+        MEMBER("block", lk_rpc_data, block, "parentHash", h.parent_hash, 32);
+        MEMBER("block", lk_rpc_quantity, block, "timestamp", &timestamp);
+        if (number > INT64_MAX || timestamp > INT64_MAX)
+                return lk_err_set(err, -EPROTO, "block: number or timestamp out of range");
+        h.number = (int64_t)number;
+        h.timestamp = (int64_t)timestamp;
+        *ret = h;
+        return 0;
+}
+
+static int data_hex(const json_t *v, const char **ret, lk_err *err) {
+        const char *d = hex_digits(v);
+        if (!d || strlen(d) % 2)
+                return lk_err_set(err, -EPROTO, "data is not 0x and an even number of hex digits");
+        for (const char *p = d; *p; p++)
+                if (lk_hex_digit(*p) < 0)
+                        return lk_err_set(err, -EPROTO, "data is not hex");
+        *ret = json_string_value(v);
+        return 0;
+}
+
+int lk_rpc_log(const json_t *log, lk_evm_log *ret, lk_err *err) {
+        if (!json_is_object(log))
+                return lk_err_set(err, -EPROTO, "log is not an object");
+        lk_evm_log l = {.topic_count = 0};
+        MEMBER("log", lk_rpc_data, log, "address", l.address, 20);
+        const json_t *topics = json_object_get(log, "topics");
+        if (!json_is_array(topics) || json_array_size(topics) > LK_LOG_MAX_TOPICS)
+                return lk_err_set(err, -EPROTO, "log.topics is not a list of at most %d topics", LK_LOG_MAX_TOPICS);
+        for (size_t i = 0; i < json_array_size(topics); i++) {
+                int r = lk_rpc_data(json_array_get(topics, i), l.topics[i], 32, err);
+                if (r < 0) {
+                        lk_err_prefix(err, "log.topics[%zu]", i);
+                        return r;
+                }
+        }
+        l.topic_count = json_array_size(topics);
+        MEMBER("log", data_hex, log, "data", &l.data_hex);
+        MEMBER("log", lk_rpc_quantity, log, "blockNumber", &l.block_number);
+        MEMBER("log", lk_rpc_data, log, "blockHash", l.block_hash, 32);
+        MEMBER("log", lk_rpc_data, log, "transactionHash", l.tx_hash, 32);
+        MEMBER("log", lk_rpc_quantity, log, "logIndex", &l.log_index);
+        const json_t *removed = json_object_get(log, "removed");
+        if (removed && !json_is_boolean(removed))
+                return lk_err_set(err, -EPROTO, "log.removed is not a boolean");
+        l.removed = json_is_true(removed);
+        *ret = l;
+        return 0;
 }

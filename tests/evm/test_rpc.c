@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "linkd/heads.h"
 #include "linkd/rpc.h"
 #include "linkd/tx.h"
 
@@ -66,6 +67,50 @@ static void decoders(void **state) {
         j = lk_rpc_hex(addr, 20);
         assert_string_equal(json_string_value(j), "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1");
         json_decref(j);
+}
+
+static void blocks_and_logs(void **state) {
+        (void)state;
+        json_error_t error;
+        json_t *block = json_loads("{\"number\":\"0x1b4\",\"hash\":\"0xdc0818cf78f21a8e70579cb46a43643f78291264dda342ae"
+                                   "31049421c82d21ae\",\"parentHash\":\"0xe99e022112df268087ea7eafaf4790497fd21dbeeb6bd"
+                                   "7a1721df161a6657a54\",\"timestamp\":\"0x55ba467c\",\"transactions\":[]}",
+                                   0, &error);
+        lk_head h;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_rpc_block_head(block, &h, &err), 0);
+        assert_int_equal(h.number, 436);
+        assert_int_equal(h.timestamp, 0x55ba467c);
+        lktest_assert_hex(h.parent_hash, 32, "e99e022112df268087ea7eafaf4790497fd21dbeeb6bd7a1721df161a6657a54");
+        json_object_set_new(block, "hash", json_string("0x1234"));
+        assert_int_equal(lk_rpc_block_head(block, &h, &err), -EPROTO);
+        assert_string_equal(err.msg, "block.hash: data has 4 hex digits, not 64");
+        json_object_del(block, "number");
+        assert_int_equal(lk_rpc_block_head(block, &h, &err), -EPROTO);
+        assert_string_equal(err.msg, "block.number: quantity is not a 0x-prefixed string");
+        json_decref(block);
+
+        json_t *log = json_loads(
+                "{\"address\":\"0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1\",\"topics\":[\"0xd78a0cb8bb633d06981248b816e7bd33c2"
+                "a35a6089241d099fa519e361cab902\"],\"data\":\"0x0001\",\"blockNumber\":\"0x10\",\"blockHash\":\"0x"
+                "dc0818cf78f21a8e70579cb46a43643f78291264dda342ae31049421c82d21ae\",\"transactionHash\":\"0xe99e022112df"
+                "268087ea7eafaf4790497fd21dbeeb6bd7a1721df161a6657a54\",\"logIndex\":\"0x2\",\"removed\":false}",
+                0, &error);
+        lk_evm_log l;
+        assert_int_equal(lk_rpc_log(log, &l, &err), 0);
+        assert_int_equal(l.topic_count, 1);
+        assert_int_equal(l.block_number, 16);
+        assert_int_equal(l.log_index, 2);
+        assert_string_equal(l.data_hex, "0x0001");
+        assert_false(l.removed);
+        json_object_set_new(log, "data", json_string("0x123"));
+        assert_int_equal(lk_rpc_log(log, &l, &err), -EPROTO);
+        assert_string_equal(err.msg, "log.data: data is not 0x and an even number of hex digits");
+        json_object_set_new(log, "data", json_string("0x"));
+        json_object_set_new(log, "topics", json_pack("[sssss]", "0x", "0x", "0x", "0x", "0x"));
+        assert_int_equal(lk_rpc_log(log, &l, &err), -EPROTO);
+        assert_string_equal(err.msg, "log.topics is not a list of at most 4 topics");
+        json_decref(log);
 }
 
 /* ---- against ganache ---- */
@@ -128,6 +173,13 @@ static void calls_and_batches(void **state) {
         assert_non_null(strstr(batch[2].err.msg, "RPC node primary: no_suchMethod:"));
         for (int i = 0; i < 3; i++)
                 json_decref(batch[i].result);
+        /* a real block decodes */
+        json_t *block = NULL;
+        assert_int_equal(lk_rpc_call(rpc, "eth_getBlockByNumber", json_pack("[sb]", "latest", 0), &block, &err), 0);
+        lk_head head;
+        if (lk_rpc_block_head(block, &head, &err) < 0)
+                fail_msg("%s", err.msg);
+        json_decref(block);
         lk_rpc_free(rpc);
 }
 
@@ -231,6 +283,7 @@ static void misbehaving_nodes(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(decoders),
+                cmocka_unit_test(blocks_and_logs),
                 cmocka_unit_test_setup_teardown(calls_and_batches, ganache_setup, ganache_teardown),
                 cmocka_unit_test_setup_teardown(signed_transactions_are_mined, ganache_setup, ganache_teardown),
                 cmocka_unit_test(misbehaving_nodes),
