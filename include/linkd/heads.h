@@ -22,7 +22,9 @@ typedef enum lk_head_outcome {
         LK_HEAD_IGNORED,  /* seen before, or too far below the tip to matter */
         LK_HEAD_KEPT,     /* below or beside the tip: kept, the tip unchanged */
         LK_HEAD_EXTENDED, /* the new tip, on top of the old tip's chain */
-        LK_HEAD_REORG,    /* the new tip, on another branch than the old tip */
+        LK_HEAD_REORG,    /* the tip's chain left a former tip's: reported once the
+                           * blocks down to their common ancestor are known, by
+                           * the head that completed them */
 } lk_head_outcome;
 
 typedef struct lk_head_update {

@@ -1,4 +1,4 @@
-/* The node's keys in its database (table encrypted_keys): VRF keys and
+/* The node's keys in its database (table keys): VRF keys and
  * Ethereum (transaction-signing) keys, each secret
  * encrypted with the node's password as an Ethereum v3 key file's "crypto"
  * object (crypto/keyfile).  One password opens all of a node's keys: a

@@ -144,8 +144,8 @@ static void find_gap(const lk_head_chain *c, lk_head_update *u) {
         }
 }
 
-/* The lowest number at which the chains of a and b differ, following
- * parent links as far as they are known. */
+/* The lowest number at which the chains of a and b differ (the number
+ * above their common ancestor); -1 while a gap hides that ancestor. */
 static int64_t fork_point(const lk_head_chain *c, const lk_head *a, const lk_head *b) {
         while (a && b && memcmp(a->hash, b->hash, 32) != 0) {
                 if (a->number >= b->number)
@@ -153,13 +153,12 @@ static int64_t fork_point(const lk_head_chain *c, const lk_head *a, const lk_hea
                 else
                         b = parent_of(c, b);
         }
-        /* the common ancestor's child, or the lowest number compared */
-        int64_t n = a && b ? a->number + 1 : (a ? a->number : b ? b->number : 0);
-        return n;
+        return a && b ? a->number + 1 : -1;
 }
 
 /* Whether the former tip still lies on the tip's chain: 1 yes, 0 no (a
- * reorg: *ret_fork set), -1 unknown yet (a gap). */
+ * reorg: *ret_fork set), -1 not known yet (a gap hides the answer or the
+ * fork's depth). */
 static int former_tip_kept(const lk_head_chain *c, int64_t number, const uint8_t hash[static 32], int64_t *ret_fork) {
         const lk_head *at = lk_head_chain_canonical(c, number);
         if (!at)
@@ -167,7 +166,10 @@ static int former_tip_kept(const lk_head_chain *c, int64_t number, const uint8_t
         if (memcmp(at->hash, hash, 32) == 0)
                 return 1;
         const lk_head *former = find(c, hash, NULL);
-        *ret_fork = former ? fork_point(c, &c->heads[c->tip], former) : number;
+        int64_t fork = former ? fork_point(c, &c->heads[c->tip], former) : -1;
+        if (fork < 0)
+                return -1; /* a reorg, but how deep only the missing blocks can tell */
+        *ret_fork = fork;
         return 0;
 }
 

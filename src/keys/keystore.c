@@ -1,4 +1,5 @@
-/* See include/linkd/keystore.h.  A row layer (id, type, crypto, created_at)
+/* See include/linkd/keystore.h.  A row layer over table keys (id, type,
+ * encrypted: the crypto object's JSON, created_at)
  * serves both kinds of key; each kind names its keys and writes its
  * export format. */
 #include "linkd/keystore.h"
@@ -91,16 +92,20 @@ static int read_crypto(lk_db *db, void *arg, lk_err *err) {
         row_args *a = arg;
         lk_stmt *st;
         int r = lk_db_prepare(db,
-                              a->id ? "SELECT crypto FROM encrypted_keys WHERE id = $1"
-                                    : "SELECT crypto FROM encrypted_keys ORDER BY created_at LIMIT 1",
+                              a->id ? "SELECT encrypted FROM keys WHERE id = $1"
+                                    : "SELECT encrypted FROM keys WHERE type IN ('vrf', 'eth') ORDER BY created_at"
+                                      " LIMIT 1",
                               &st, err);
         if (r < 0)
                 return r;
         if (a->id)
                 lk_stmt_bind_text(st, 1, a->id, SIZE_MAX);
         lk_freep(&a->found_crypto);
-        if ((r = lk_stmt_step(st, err)) == 1)
-                a->found_crypto = lk_strdup(lk_stmt_text(st, 0, NULL));
+        if ((r = lk_stmt_step(st, err)) == 1) {
+                size_t len = 0;
+                const char *blob = lk_stmt_blob(st, 0, &len);
+                a->found_crypto = lk_strndup(blob ? blob : "", len);
+        }
         lk_stmt_done(st);
         return r < 0 ? r : 0;
 }
@@ -108,7 +113,7 @@ static int read_crypto(lk_db *db, void *arg, lk_err *err) {
 static int insert_key(lk_db *db, void *arg, lk_err *err) {
         row_args *a = arg;
         lk_stmt *st;
-        int r = lk_db_prepare(db, "SELECT 1 FROM encrypted_keys WHERE id = $1", &st, err);
+        int r = lk_db_prepare(db, "SELECT 1 FROM keys WHERE id = $1", &st, err);
         if (r < 0)
                 return r;
         lk_stmt_bind_text(st, 1, a->id, SIZE_MAX);
@@ -116,13 +121,12 @@ static int insert_key(lk_db *db, void *arg, lk_err *err) {
         lk_stmt_done(st);
         if (r != 0)
                 return r < 0 ? r : lk_err_set(err, -EEXIST, "key %s already exists", a->id);
-        r = lk_db_prepare(db, "INSERT INTO encrypted_keys (id, type, crypto, created_at) VALUES ($1, $2, $3, $4)",
-                          &st, err);
+        r = lk_db_prepare(db, "INSERT INTO keys (id, type, encrypted, created_at) VALUES ($1, $2, $3, $4)", &st, err);
         if (r < 0)
                 return r;
         lk_stmt_bind_text(st, 1, a->id, SIZE_MAX);
         lk_stmt_bind_text(st, 2, a->type, SIZE_MAX);
-        lk_stmt_bind_text(st, 3, a->crypto, SIZE_MAX);
+        lk_stmt_bind_blob(st, 3, a->crypto, strlen(a->crypto));
         lk_stmt_bind_time(st, 4, a->created_at);
         r = lk_stmt_run(st, err);
         lk_stmt_done(st);
@@ -132,7 +136,7 @@ static int insert_key(lk_db *db, void *arg, lk_err *err) {
 static int list_rows(lk_db *db, void *arg, lk_err *err) {
         row_args *a = arg;
         lk_stmt *st;
-        int r = lk_db_prepare(db, "SELECT id, created_at FROM encrypted_keys WHERE type = $1 ORDER BY created_at, id",
+        int r = lk_db_prepare(db, "SELECT id, created_at FROM keys WHERE type = $1 ORDER BY created_at, id",
                               &st, err);
         if (r < 0)
                 return r;
@@ -156,7 +160,7 @@ static int list_rows(lk_db *db, void *arg, lk_err *err) {
 static int delete_row(lk_db *db, void *arg, lk_err *err) {
         row_args *a = arg;
         lk_stmt *st;
-        int r = lk_db_prepare(db, "DELETE FROM encrypted_keys WHERE id = $1 AND type = $2", &st, err);
+        int r = lk_db_prepare(db, "DELETE FROM keys WHERE id = $1 AND type = $2", &st, err);
         if (r < 0)
                 return r;
         lk_stmt_bind_text(st, 1, a->id, SIZE_MAX);

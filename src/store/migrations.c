@@ -218,24 +218,10 @@ static const char *const cron_fired_sqlite[] = {CRON_FIRED("TEXT") NULL};
 static const char *const cron_fired_postgres[] = {CRON_FIRED("TIMESTAMPTZ") NULL};
 static const char *const drop_cron_fired[] = {"DROP TABLE cron_fired;", NULL};
 
-/* The node's keys (src/keys): each secret encrypted with the node's
- * password as the "crypto" object of an Ethereum v3 key file; the id is
- * public (a VRF key's 33-byte form, an Ethereum address). */
-#define ENCRYPTED_KEYS(TIME)                                                                                       \
-        "CREATE TABLE encrypted_keys ("                                                                            \
-        " id TEXT PRIMARY KEY,"                                                                                    \
-        " type TEXT NOT NULL CHECK (type IN ('vrf', 'eth')),"                                                      \
-        " crypto TEXT NOT NULL,"                                                                                   \
-        " created_at " TIME " NOT NULL);",
-static const char *const encrypted_keys_sqlite[] = {ENCRYPTED_KEYS("TEXT") NULL};
-static const char *const encrypted_keys_postgres[] = {ENCRYPTED_KEYS("TIMESTAMPTZ") NULL};
-static const char *const drop_encrypted_keys[] = {"DROP TABLE encrypted_keys;", NULL};
-
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
         {"bridge response cache", {bridge_cache_sqlite, bridge_cache_postgres}, {drop_bridge_cache, drop_bridge_cache}},
         {"one-time cron firings", {cron_fired_sqlite, cron_fired_postgres}, {drop_cron_fired, drop_cron_fired}},
-        {"encrypted keys", {encrypted_keys_sqlite, encrypted_keys_postgres}, {drop_encrypted_keys, drop_encrypted_keys}},
 };
 
 static int exec_all(lk_db *db, const char *const *statements, lk_err *err) {

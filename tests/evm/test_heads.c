@@ -110,12 +110,17 @@ static void a_reorg_behind_a_gap_is_found_when_it_fills(void **state) {
         assert_int_equal(u.missing_to, 11);
         u = add(c, block(11, 2, 8));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
-        /* 10' shows the former tip 10 is no longer canonical */
+        /* 10' shows the former tip 10 is no longer canonical, but not yet
+         * how deep the fork goes */
         u = add(c, block(10, 2, 8));
-        assert_int_equal(u.outcome, LK_HEAD_REORG);
-        assert_true(u.fork_point <= 10);
+        assert_int_equal(u.outcome, LK_HEAD_KEPT);
         assert_int_equal(u.missing_from, 9);
-        add(c, block(9, 2, 8));
+        assert_int_equal(u.missing_to, 9);
+        /* 9', whose parent is the old 8: the fork is at 9 */
+        u = add(c, block(9, 2, 8));
+        assert_int_equal(u.outcome, LK_HEAD_REORG);
+        assert_int_equal(u.fork_point, 9);
+        assert_int_equal(u.missing_to, 0);
         assert_canonical(c, 9, 2);
         assert_canonical(c, 8, 0);
         lk_head_chain_free(c);

@@ -25,12 +25,16 @@ typedef struct scan {
 static int scan_rows(lk_db *db, void *arg, lk_err *err) {
         scan *s = arg;
         lk_stmt *st;
-        int r = lk_db_prepare(db, "SELECT crypto FROM encrypted_keys", &st, err);
+        int r = lk_db_prepare(db, "SELECT encrypted FROM keys", &st, err);
         if (r < 0)
                 return r;
         while ((r = lk_stmt_step(st, err)) == 1) {
+                size_t len = 0;
+                const char *blob = lk_stmt_blob(st, 0, &len);
+                char *text = lk_strndup(blob, len);
                 s->rows++;
-                s->clear += strstr(lk_stmt_text(st, 0, NULL), s->secret_hex) != NULL;
+                s->clear += strstr(text, s->secret_hex) != NULL;
+                lk_free(text);
         }
         lk_stmt_done(st);
         return r < 0 ? r : 0;

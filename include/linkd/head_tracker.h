@@ -1,0 +1,51 @@
+/* The head tracker of one chain (service "EVM.<chainID>.HeadTracker"):
+ * polls its RPC node for the latest block, keeps the head chain
+ * (linkd/heads.h) of HistoryDepth heads, fetches the blocks a gap leaves
+ * out (by number, in batches), reports every head that moved the tip to
+ * its subscriber with what changed (extended, or a reorg and its fork
+ * point), and, with a store, keeps the heads in evm_heads so that a
+ * restart continues from them.
+ *
+ * Its health report: failing while the last poll failed, with why
+ * (the node named, never its URL).  The WebSocket newHeads subscription
+ * is to come; polling is its fallback. */
+#ifndef LINKD_HEAD_TRACKER_H
+#define LINKD_HEAD_TRACKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "linkd/err.h"
+#include "linkd/heads.h"
+#include "linkd/log.h"
+#include "linkd/rpc.h"
+#include "linkd/service.h"
+#include "linkd/store.h"
+#include "linkd/time.h"
+
+typedef struct lk_head_tracker lk_head_tracker;
+
+/* Called on the tracker's thread for each head that moved the tip. */
+typedef void (*lk_head_fn)(void *arg, const lk_head *head, const lk_head_update *update);
+
+typedef struct lk_head_tracker_options {
+        int64_t chain_id;
+        lk_rpc *rpc;           /* borrowed */
+        lk_store *store;       /* borrowed; NULL: heads in memory only */
+        lk_log *log;           /* borrowed; may be NULL */
+        size_t history_depth;  /* 0 = 100 */
+        lk_usec poll_interval; /* 0 = 1 s */
+        lk_head_fn on_head;    /* may be NULL */
+        void *arg;
+} lk_head_tracker_options;
+
+int lk_head_tracker_new(const lk_head_tracker_options *options, lk_head_tracker **ret, lk_err *err);
+lk_head_tracker *lk_head_tracker_free(lk_head_tracker *t);
+lk_service *lk_head_tracker_service(lk_head_tracker *t);
+
+/* The latest head (copied); false before the first. */
+bool lk_head_tracker_latest(lk_head_tracker *t, lk_head *ret);
+/* The canonical block hash at number, as far as the tracker knows it. */
+bool lk_head_tracker_canonical(lk_head_tracker *t, int64_t number, uint8_t ret_hash[static 32]);
+
+#endif

@@ -1,0 +1,223 @@
+/* The head tracker against a real chain (ganache): it follows mined
+ * blocks, sees a reorg made with evm_snapshot/evm_revert and ends on the
+ * chain's own canonical hashes, continues from its stored heads after a
+ * restart (SQLite and PostgreSQL), and reports a dead node unhealthy. */
+#include "lktest.h"
+#include "ganache.h"
+#include "test_db.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linkd/alloc.h"
+#include "linkd/head_tracker.h"
+
+typedef struct fixture {
+        lktest_ganache ganache;
+        lktest_db *db; /* NULL: no store */
+        lk_rpc *rpc;
+        pthread_mutex_t lock;
+        int reorgs, heads;
+        int64_t last_fork;
+} fixture;
+
+static int setup_chain(void **state) {
+        fixture *f = lk_calloc(1, sizeof *f);
+        lktest_ganache_start(&f->ganache);
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
+                fail_msg("%s", err.msg);
+        pthread_mutex_init(&f->lock, NULL);
+        *state = f;
+        return 0;
+}
+
+static int teardown_chain(void **state) {
+        fixture *f = *state;
+        lk_rpc_free(f->rpc);
+        lktest_ganache_stop(&f->ganache);
+        pthread_mutex_destroy(&f->lock);
+        lk_free(f);
+        return 0;
+}
+
+/* Both: a store (prestate: the backend) and a chain. */
+static int setup_both(void **state) {
+        lktest_db_setup(state);
+        lktest_db *db = *state;
+        setup_chain(state);
+        ((fixture *)*state)->db = db;
+        return 0;
+}
+
+static int teardown_both(void **state) {
+        fixture *f = *state;
+        void *db_state = f->db;
+        teardown_chain(state);
+        return lktest_db_teardown(&db_state);
+}
+
+static void on_head(void *arg, const lk_head *head, const lk_head_update *update) {
+        (void)head;
+        fixture *f = arg;
+        pthread_mutex_lock(&f->lock);
+        f->heads++;
+        if (update->outcome == LK_HEAD_REORG) {
+                f->reorgs++;
+                f->last_fork = update->fork_point;
+        }
+        pthread_mutex_unlock(&f->lock);
+}
+
+static lk_head_tracker *tracker(fixture *f) {
+        lk_head_tracker *t = NULL;
+        lk_err err = LK_ERR_INIT;
+        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc,
+                                     .store = f->db ? f->db->store : NULL, .history_depth = 50,
+                                     .poll_interval = 30 * LK_USEC_PER_MSEC, .on_head = on_head, .arg = f};
+        if (lk_head_tracker_new(&o, &t, &err) < 0 || lk_service_start(lk_head_tracker_service(t), NULL, &err) < 0)
+                fail_msg("%s", err.msg);
+        return t;
+}
+
+static json_t *call(fixture *f, const char *method, json_t *params) {
+        json_t *result = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_call(f->rpc, method, params, &result, &err) < 0)
+                fail_msg("%s: %s", method, err.msg);
+        return result;
+}
+
+static void mine(fixture *f, int blocks, int64_t timestamp) {
+        for (int i = 0; i < blocks; i++)
+                json_decref(call(f, "evm_mine", timestamp ? json_pack("[I]", (json_int_t)(timestamp + i)) : NULL));
+}
+
+static lk_head chain_head(fixture *f, const char *which) {
+        json_t *block = call(f, "eth_getBlockByNumber", json_pack("[sb]", which, 0));
+        lk_head h;
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_block_head(block, &h, &err) < 0)
+                fail_msg("%s", err.msg);
+        json_decref(block);
+        return h;
+}
+
+/* Waits until the tracker's tip is the chain's latest block. */
+static void wait_caught_up(fixture *f, lk_head_tracker *t) {
+        lk_head want = chain_head(f, "latest"), got;
+        for (int i = 0; i < 400; i++) {
+                if (lk_head_tracker_latest(t, &got) && memcmp(got.hash, want.hash, 32) == 0)
+                        return;
+                usleep(25 * 1000);
+        }
+        fail_msg("the tracker did not reach block %lld", (long long)want.number);
+}
+
+/* Every number the tracker knows has the chain's own hash. */
+static void assert_canonical_matches(fixture *f, lk_head_tracker *t, int64_t from, int64_t to) {
+        for (int64_t n = from; n <= to; n++) {
+                char number[24];
+                snprintf(number, sizeof number, "0x%llx", (unsigned long long)n);
+                lk_head want = chain_head(f, number);
+                uint8_t got[32];
+                if (!lk_head_tracker_canonical(t, n, got))
+                        fail_msg("the tracker has no block %lld", (long long)n);
+                assert_memory_equal(got, want.hash, 32);
+        }
+}
+
+static void follows_blocks_and_reorgs(void **state) {
+        fixture *f = *state;
+        lk_head_tracker *t = tracker(f);
+        mine(f, 5, 0);
+        wait_caught_up(f, t);
+        lk_head top = chain_head(f, "latest");
+        assert_canonical_matches(f, t, 1, top.number);
+
+        /* three blocks, then taken back and replaced by four others */
+        json_t *snapshot = call(f, "evm_snapshot", NULL);
+        mine(f, 3, 0);
+        wait_caught_up(f, t);
+        json_decref(call(f, "evm_revert", json_pack("[O]", snapshot)));
+        json_decref(snapshot);
+        mine(f, 4, top.timestamp + 1000);
+        wait_caught_up(f, t);
+        lk_head after = chain_head(f, "latest");
+        assert_int_equal(after.number, top.number + 4);
+        assert_canonical_matches(f, t, 1, after.number);
+        pthread_mutex_lock(&f->lock);
+        assert_true(f->reorgs >= 1);
+        assert_int_equal(f->last_fork, top.number + 1);
+        pthread_mutex_unlock(&f->lock);
+        lk_service_close(lk_head_tracker_service(t), NULL);
+        lk_head_tracker_free(t);
+}
+
+static void continues_from_stored_heads(void **state) {
+        fixture *f = *state;
+        lk_head_tracker *t = tracker(f);
+        mine(f, 6, 0);
+        wait_caught_up(f, t);
+        lk_service_close(lk_head_tracker_service(t), NULL);
+        lk_head_tracker_free(t);
+        /* a new tracker knows the old heads before it polls */
+        lk_head_tracker *again = NULL;
+        lk_err err = LK_ERR_INIT;
+        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+                                     .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
+        assert_int_equal(lk_head_tracker_new(&o, &again, &err), 0);
+        lk_head latest;
+        assert_false(lk_head_tracker_latest(again, &latest));
+        assert_int_equal(lk_service_start(lk_head_tracker_service(again), NULL, &err), 0);
+        assert_true(lk_head_tracker_latest(again, &latest));
+        assert_int_equal(latest.number, chain_head(f, "latest").number);
+        mine(f, 2, 0);
+        wait_caught_up(f, again);
+        assert_canonical_matches(f, again, 1, latest.number + 2);
+        lk_service_close(lk_head_tracker_service(again), NULL);
+        lk_head_tracker_free(again);
+}
+
+static void a_dead_node_is_unhealthy(void **state) {
+        (void)state;
+        lk_rpc *rpc = NULL;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_rpc_new(&(lk_rpc_options){.name = "gone", .url = "http://127.0.0.1:1/KEY",
+                                                      .timeout = 200 * LK_USEC_PER_MSEC},
+                                    &rpc, &err),
+                         0);
+        lk_head_tracker *t = NULL;
+        lk_head_tracker_options o = {.chain_id = 5, .rpc = rpc, .poll_interval = 20 * LK_USEC_PER_MSEC};
+        assert_int_equal(lk_head_tracker_new(&o, &t, &err), 0);
+        assert_int_equal(lk_service_start(lk_head_tracker_service(t), NULL, &err), 0);
+        const char *why = NULL;
+        lk_health_report *report = lk_health_report_new();
+        for (int i = 0; i < 200 && !why; i++) {
+                usleep(20 * 1000);
+                lk_health_report_free(report);
+                report = lk_health_report_new();
+                lk_service_health_report(lk_head_tracker_service(t), report);
+                lk_health_report_get(report, "EVM.5.HeadTracker", &why);
+        }
+        assert_non_null(why);
+        assert_non_null(strstr(why, "RPC node gone"));
+        assert_null(strstr(why, "KEY"));
+        lk_health_report_free(report);
+        lk_service_close(lk_head_tracker_service(t), NULL);
+        lk_head_tracker_free(t);
+        lk_rpc_free(rpc);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(follows_blocks_and_reorgs, setup_chain, teardown_chain),
+                cmocka_unit_test_prestate_setup_teardown(continues_from_stored_heads, setup_both, teardown_both,
+                                                         &lktest_sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(continues_from_stored_heads, setup_both, teardown_both,
+                                                         &lktest_postgres_backend),
+                cmocka_unit_test(a_dead_node_is_unhealthy),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
