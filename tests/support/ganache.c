@@ -31,11 +31,12 @@ static unsigned free_port(void) {
 
 void lktest_ganache_start(lktest_ganache *g) {
         const char *cli = lktest_env("LINKD_GANACHE");
-        g->port = free_port();
+        if (!g->port)
+                g->port = free_port();
         snprintf(g->url, sizeof g->url, "http://127.0.0.1:%u", g->port);
         char port[16], chain[16];
         snprintf(port, sizeof port, "%u", g->port);
-        snprintf(chain, sizeof chain, "%u", LKTEST_GANACHE_CHAIN_ID);
+        snprintf(chain, sizeof chain, "%u", g->chain_id ? g->chain_id : LKTEST_GANACHE_CHAIN_ID);
         char *argv[] = {"node", (char *)cli, "--server.host", "127.0.0.1", "--server.port", port, "--chain.chainId",
                         chain, "--wallet.deterministic", "--logging.quiet", NULL};
         posix_spawn_file_actions_t actions;
@@ -49,7 +50,7 @@ void lktest_ganache_start(lktest_ganache *g) {
         lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = g->url, .timeout = LK_USEC_PER_SEC}, &rpc, NULL);
         lk_err err = LK_ERR_INIT;
         for (int i = 0; i < 600; i++) {
-                if (lk_rpc_check_chain_id(rpc, LKTEST_GANACHE_CHAIN_ID, NULL, &err) == 0) {
+                if (lk_rpc_check_chain_id(rpc, g->chain_id ? g->chain_id : LKTEST_GANACHE_CHAIN_ID, NULL, &err) == 0) {
                         lk_rpc_free(rpc);
                         return;
                 }

@@ -13,11 +13,14 @@
 
 typedef struct lktest_ganache {
         pid_t pid;
-        unsigned port;
+        unsigned port;     /* 0 before the start: a free one is taken */
+        unsigned chain_id; /* 0: LKTEST_GANACHE_CHAIN_ID */
         char url[64];
 } lktest_ganache;
 
-/* Fails the test when ganache cannot be started or does not answer. */
+/* Starts g (zeroed, or with port and chain_id set; a stopped g starts
+ * again on its port).  Fails the test when ganache cannot be started or
+ * does not answer. */
 void lktest_ganache_start(lktest_ganache *g);
 void lktest_ganache_stop(lktest_ganache *g);
 

@@ -1,0 +1,47 @@
+/* The RPC nodes of one chain with health-based failover: calls go to the
+ * first live node in configured order; a node that does not answer (a
+ * transport error, a malformed answer, a timeout; not the node's own
+ * JSON-RPC error) is marked dead and the call moves on to the next.  A
+ * node is checked before first use and before it is used again after
+ * being dead (no sooner than recheck_after): its eth_chainId must be the
+ * chain's.  Send-only nodes take no calls.  Thread-safe.
+ *
+ * Each node's health is "EVM.<chainID>.Node.<name>": passing, or why it
+ * is dead (naming the node, never its URL). */
+#ifndef LINKD_RPC_POOL_H
+#define LINKD_RPC_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linkd/health.h"
+#include "linkd/rpc.h"
+
+typedef struct lk_rpc_pool lk_rpc_pool;
+
+typedef struct lk_rpc_pool_node {
+        const char *name;
+        const char *http_url;
+        bool send_only;
+} lk_rpc_pool_node;
+
+typedef struct lk_rpc_pool_options {
+        int64_t chain_id;
+        const lk_rpc_pool_node *nodes;
+        size_t node_count;
+        lk_usec timeout;       /* per call; 0: lk_rpc's default */
+        lk_usec recheck_after; /* 0 = 5 s */
+} lk_rpc_pool_options;
+
+int lk_rpc_pool_new(const lk_rpc_pool_options *options, lk_rpc_pool **ret, lk_err *err);
+lk_rpc_pool *lk_rpc_pool_free(lk_rpc_pool *pool);
+
+/* As lk_rpc_call, on the first live node; -EHOSTUNREACH when none
+ * answers (err lists why, node by node). */
+int lk_rpc_pool_call(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+
+/* Adds every node's entry to report. */
+void lk_rpc_pool_health(lk_rpc_pool *pool, lk_health_report *report);
+
+#endif
