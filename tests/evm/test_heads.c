@@ -2,26 +2,12 @@
  * at once and reorgs found only when a gap fills, and forgetting what is
  * deeper than the history. */
 #include "lktest.h"
+#include "test_chain.h"
 
 #include <string.h>
 
 #include "linkd/heads.h"
 
-/* Block `number` of branch `branch`: its hash names both; its parent is
- * the same branch's unless the branch forks above `fork`. */
-static lk_head block(int64_t number, int branch, int64_t fork) {
-        lk_head h = {.number = number, .timestamp = number * 12};
-        h.hash[0] = (uint8_t)branch;
-        h.hash[1] = (uint8_t)(number >> 8);
-        h.hash[2] = (uint8_t)number;
-        h.hash[31] = 0xaa;
-        int parent_branch = number - 1 > fork ? branch : 0;
-        h.parent_hash[0] = (uint8_t)parent_branch;
-        h.parent_hash[1] = (uint8_t)((number - 1) >> 8);
-        h.parent_hash[2] = (uint8_t)(number - 1);
-        h.parent_hash[31] = 0xaa;
-        return h;
-}
 
 static lk_head_update add(lk_head_chain *c, lk_head h) {
         lk_head_update u;
@@ -41,12 +27,12 @@ static void growth_and_duplicates(void **state) {
         lk_head_chain *c = lk_head_chain_new(100);
         assert_null(lk_head_chain_tip(c));
         for (int64_t n = 1; n <= 10; n++) {
-                lk_head_update u = add(c, block(n, 0, 0));
+                lk_head_update u = add(c, lktest_block(n, 0, 0));
                 assert_int_equal(u.outcome, LK_HEAD_EXTENDED);
                 assert_int_equal(u.missing_to, 0);
         }
         assert_int_equal(lk_head_chain_tip(c)->number, 10);
-        assert_int_equal(add(c, block(7, 0, 0)).outcome, LK_HEAD_IGNORED);
+        assert_int_equal(add(c, lktest_block(7, 0, 0)).outcome, LK_HEAD_IGNORED);
         for (int64_t n = 1; n <= 10; n++)
                 assert_canonical(c, n, 0);
         assert_null(lk_head_chain_canonical(c, 11));
@@ -57,16 +43,16 @@ static void gaps_are_reported_and_filled(void **state) {
         (void)state;
         lk_head_chain *c = lk_head_chain_new(100);
         for (int64_t n = 1; n <= 5; n++)
-                add(c, block(n, 0, 0));
-        lk_head_update u = add(c, block(8, 0, 0));
+                add(c, lktest_block(n, 0, 0));
+        lk_head_update u = add(c, lktest_block(8, 0, 0));
         assert_int_equal(u.outcome, LK_HEAD_EXTENDED);
         assert_int_equal(u.missing_from, 6);
         assert_int_equal(u.missing_to, 7);
-        u = add(c, block(7, 0, 0));
+        u = add(c, lktest_block(7, 0, 0));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
         assert_int_equal(u.missing_from, 6);
         assert_int_equal(u.missing_to, 6);
-        u = add(c, block(6, 0, 0));
+        u = add(c, lktest_block(6, 0, 0));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
         assert_int_equal(u.missing_to, 0);
         for (int64_t n = 1; n <= 8; n++)
@@ -78,20 +64,20 @@ static void a_reorg_is_seen_when_the_other_branch_overtakes(void **state) {
         (void)state;
         lk_head_chain *c = lk_head_chain_new(100);
         for (int64_t n = 1; n <= 10; n++)
-                add(c, block(n, 0, 0));
+                add(c, lktest_block(n, 0, 0));
         /* branch 1 forks after block 7: 8', 9', 10' are only kept */
         for (int64_t n = 8; n <= 10; n++)
-                assert_int_equal(add(c, block(n, 1, 7)).outcome, LK_HEAD_KEPT);
+                assert_int_equal(add(c, lktest_block(n, 1, 7)).outcome, LK_HEAD_KEPT);
         assert_canonical(c, 9, 0);
-        lk_head_update u = add(c, block(11, 1, 7));
+        lk_head_update u = add(c, lktest_block(11, 1, 7));
         assert_int_equal(u.outcome, LK_HEAD_REORG);
         assert_int_equal(u.fork_point, 8);
         for (int64_t n = 8; n <= 11; n++)
                 assert_canonical(c, n, 1);
         assert_canonical(c, 7, 0);
         /* and back: branch 0 grows longer again */
-        assert_int_equal(add(c, block(11, 0, 0)).outcome, LK_HEAD_KEPT);
-        u = add(c, block(12, 0, 0));
+        assert_int_equal(add(c, lktest_block(11, 0, 0)).outcome, LK_HEAD_KEPT);
+        u = add(c, lktest_block(12, 0, 0));
         assert_int_equal(u.outcome, LK_HEAD_REORG);
         assert_int_equal(u.fork_point, 8);
         assert_canonical(c, 9, 0);
@@ -102,22 +88,22 @@ static void a_reorg_behind_a_gap_is_found_when_it_fills(void **state) {
         (void)state;
         lk_head_chain *c = lk_head_chain_new(100);
         for (int64_t n = 1; n <= 10; n++)
-                add(c, block(n, 0, 0));
+                add(c, lktest_block(n, 0, 0));
         /* 12' arrives first: its ancestry is unknown, so no verdict yet */
-        lk_head_update u = add(c, block(12, 2, 8));
+        lk_head_update u = add(c, lktest_block(12, 2, 8));
         assert_int_equal(u.outcome, LK_HEAD_EXTENDED);
         assert_int_equal(u.missing_from, 11);
         assert_int_equal(u.missing_to, 11);
-        u = add(c, block(11, 2, 8));
+        u = add(c, lktest_block(11, 2, 8));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
         /* 10' shows the former tip 10 is no longer canonical, but not yet
          * how deep the fork goes */
-        u = add(c, block(10, 2, 8));
+        u = add(c, lktest_block(10, 2, 8));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
         assert_int_equal(u.missing_from, 9);
         assert_int_equal(u.missing_to, 9);
         /* 9', whose parent is the old 8: the fork is at 9 */
-        u = add(c, block(9, 2, 8));
+        u = add(c, lktest_block(9, 2, 8));
         assert_int_equal(u.outcome, LK_HEAD_REORG);
         assert_int_equal(u.fork_point, 9);
         assert_int_equal(u.missing_to, 0);
@@ -130,12 +116,12 @@ static void history_is_bounded(void **state) {
         (void)state;
         lk_head_chain *c = lk_head_chain_new(10);
         for (int64_t n = 1; n <= 200; n++)
-                add(c, block(n, 0, 0));
+                add(c, lktest_block(n, 0, 0));
         assert_true(lk_head_chain_count(c) <= 10 + 64);
         assert_canonical(c, 195, 0);
         assert_null(lk_head_chain_canonical(c, 100));
-        assert_int_equal(add(c, block(150, 3, 149)).outcome, LK_HEAD_IGNORED);
-        lk_head b = block(199, 0, 0);
+        assert_int_equal(add(c, lktest_block(150, 3, 149)).outcome, LK_HEAD_IGNORED);
+        lk_head b = lktest_block(199, 0, 0);
         assert_non_null(lk_head_chain_find(c, b.hash));
         lk_head_chain_free(c);
 }
