@@ -84,4 +84,18 @@ typedef struct lk_evm_log {
 } lk_evm_log;
 int lk_rpc_log(const json_t *log, lk_evm_log *ret, lk_err *err);
 
+/* eth_getLogs over blocks from..to for any of the address_count
+ * addresses (20 bytes each, back to back; none: all) with topic0 one of
+ * the topic_count topics (32 bytes each; none: any); the logs into *ret
+ * (free with lk_rpc_logs_free; their data point into it) in the node's
+ * order. */
+typedef struct lk_rpc_logs {
+        lk_evm_log *items;
+        size_t count;
+        json_t *json; /* what the data strings belong to */
+} lk_rpc_logs;
+int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
+                    const uint8_t *topics, size_t topic_count, lk_rpc_logs *ret, lk_err *err);
+void lk_rpc_logs_free(lk_rpc_logs *logs);
+
 #endif
