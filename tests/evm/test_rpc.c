@@ -183,14 +183,20 @@ static void calls_and_batches(void **state) {
         lk_rpc_free(rpc);
 }
 
+/* Ganache's first deterministic account, which has ether. */
+static lk_eth_key ganache_key(void) {
+        uint8_t secret[32];
+        lk_eth_key key;
+        lktest_unhex(LKTEST_GANACHE_KEY0, secret, 32);
+        assert_int_equal(lk_eth_key_from_secret(&key, secret, NULL), 0);
+        return key;
+}
+
 /* Transactions linkd signs, sent to and mined by a real chain. */
 static void signed_transactions_are_mined(void **state) {
         lktest_ganache *g = *state;
         lk_rpc *rpc = client(g->url, 0);
-        uint8_t secret[32];
-        lktest_unhex(LKTEST_GANACHE_KEY0, secret, 32);
-        lk_eth_key key;
-        assert_int_equal(lk_eth_key_from_secret(&key, secret, NULL), 0);
+        lk_eth_key key = ganache_key();
         lk_tx txs[2] = {
                 {.type = LK_TX_LEGACY, .chain_id = LKTEST_GANACHE_CHAIN_ID, .gas_limit = 21000, .has_to = true},
                 {.type = LK_TX_DYNAMIC_FEE, .chain_id = LKTEST_GANACHE_CHAIN_ID, .gas_limit = 21000, .has_to = true},
@@ -265,10 +271,7 @@ static const uint8_t logger_code[] = {0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 
 static void logs_of_a_real_contract(void **state) {
         lktest_ganache *g = *state;
         lk_rpc *rpc = client(g->url, 0);
-        uint8_t secret[32];
-        lktest_unhex(LKTEST_GANACHE_KEY0, secret, 32);
-        lk_eth_key key;
-        assert_int_equal(lk_eth_key_from_secret(&key, secret, NULL), 0);
+        lk_eth_key key = ganache_key();
         lk_tx deploy = {.type = LK_TX_DYNAMIC_FEE, .chain_id = LKTEST_GANACHE_CHAIN_ID, .gas_limit = 100000,
                         .data = logger_code, .data_len = sizeof logger_code};
         lktest_unhex("3b9aca00", deploy.max_priority_fee_per_gas, 32);
