@@ -25,7 +25,10 @@
 
 typedef struct lk_head_tracker lk_head_tracker;
 
-/* Called on the tracker's thread for each head that moved the tip. */
+/* Called on the tracker's thread once per poll that moved the tip, after
+ * the poll filled the gaps it found: with the tip, and LK_HEAD_REORG (and
+ * the lowest fork point) if the poll found a reorg, else
+ * LK_HEAD_EXTENDED. */
 typedef void (*lk_head_fn)(void *arg, const lk_head *head, const lk_head_update *update);
 
 typedef struct lk_head_tracker_options {
@@ -42,6 +45,9 @@ typedef struct lk_head_tracker_options {
 int lk_head_tracker_new(const lk_head_tracker_options *options, lk_head_tracker **ret, lk_err *err);
 lk_head_tracker *lk_head_tracker_free(lk_head_tracker *t);
 lk_service *lk_head_tracker_service(lk_head_tracker *t);
+/* Sets the subscriber (as options->on_head and arg) before the start:
+ * for one that needs the tracker itself, such as the log broadcaster. */
+void lk_head_tracker_subscribe(lk_head_tracker *t, lk_head_fn fn, void *arg);
 
 /* The latest head (copied); false before the first. */
 bool lk_head_tracker_latest(lk_head_tracker *t, lk_head *ret);

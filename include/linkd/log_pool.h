@@ -8,6 +8,7 @@
 #ifndef LINKD_LOG_POOL_H
 #define LINKD_LOG_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,11 +30,17 @@ lk_log_pool *lk_log_pool_free(lk_log_pool *pool);
 void lk_log_pool_add(lk_log_pool *pool, const lk_evm_log *log);
 size_t lk_log_pool_count(const lk_log_pool *pool);
 
-/* Takes out the logs ready at chain's tip (in block, then log index
- * order) into *ret (free with lk_log_pool_release) and drops the orphaned
- * ones (their count in *ret_dropped). */
-size_t lk_log_pool_take_ready(lk_log_pool *pool, const lk_head_chain *chain, uint32_t min_confirmations,
-                              lk_pooled_log **ret, size_t *ret_dropped);
+/* The canonical block hash at number as its owner knows it (the head
+ * tracker); false when it does not. */
+typedef bool (*lk_canonical_fn)(void *arg, int64_t number, uint8_t ret_hash[static 32]);
+
+/* Takes out the logs ready when the tip is at tip_number (in block, then
+ * log index order) into *ret (free with lk_log_pool_release) and drops
+ * the orphaned ones (their count in *ret_dropped). */
+size_t lk_log_pool_take_ready(lk_log_pool *pool, int64_t tip_number, lk_canonical_fn canonical, void *arg,
+                              uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped);
+/* lk_canonical_fn over a head chain (arg: the lk_head_chain). */
+bool lk_log_pool_chain_canonical(void *chain, int64_t number, uint8_t ret_hash[static 32]);
 void lk_log_pool_release(lk_pooled_log *logs, size_t count);
 
 #endif

@@ -131,30 +131,50 @@ static int fetch_range(lk_head_tracker *t, int64_t from, int64_t to, lk_head *ou
         return r;
 }
 
-/* Adds head under the lock; reports the tip when it moved or a reorg
- * became known. */
-static void add_head(lk_head_tracker *t, const lk_head *head, lk_head_update *ret) {
-        lk_head tip;
+/* What a round of polling did to the tip, reported once at its end so
+ * that the subscriber sees the chain with its gaps filled. */
+typedef struct round {
+        bool moved, reorg;
+        int64_t fork_point;
+} round;
+
+static void add_head(lk_head_tracker *t, const lk_head *head, round *rd, lk_head_update *ret) {
         pthread_mutex_lock(&t->lock);
         lk_head_chain_add(t->chain, head, ret);
+        pthread_mutex_unlock(&t->lock);
+        if (ret->outcome == LK_HEAD_EXTENDED || ret->outcome == LK_HEAD_REORG)
+                rd->moved = true;
+        if (ret->outcome == LK_HEAD_REORG && (!rd->reorg || ret->fork_point < rd->fork_point)) {
+                rd->reorg = true;
+                rd->fork_point = ret->fork_point;
+        }
+}
+
+static void report(lk_head_tracker *t, const round *rd) {
+        if (!rd->moved)
+                return;
+        lk_head tip;
+        pthread_mutex_lock(&t->lock);
         tip = *lk_head_chain_tip(t->chain);
         pthread_mutex_unlock(&t->lock);
-        if ((ret->outcome == LK_HEAD_EXTENDED || ret->outcome == LK_HEAD_REORG) && t->o.on_head)
-                t->o.on_head(t->o.arg, &tip, ret);
-        if (ret->outcome == LK_HEAD_REORG)
+        lk_head_update u = {.outcome = rd->reorg ? LK_HEAD_REORG : LK_HEAD_EXTENDED, .fork_point = rd->fork_point};
+        if (rd->reorg)
                 lk_log_warn(t->o.log, "chain reorganisation", LK_INT("chain_id", t->o.chain_id),
-                            LK_INT("head", tip.number), LK_INT("fork_point", ret->fork_point));
+                            LK_INT("head", tip.number), LK_INT("fork_point", rd->fork_point));
+        if (t->o.on_head)
+                t->o.on_head(t->o.arg, &tip, &u);
 }
 
 /* One round: the latest block, then what the chain is missing below it
- * (a batch at a time, highest first, while gaps remain). */
+ * (a batch at a time, lowest first, while gaps remain), then the report. */
 static int poll_once(lk_head_tracker *t, lk_err *err) {
         lk_head latest, fetched[BACKFILL_BATCH];
         int r = fetch_latest(t, &latest, err);
         if (r < 0)
                 return r;
+        round rd = {false, false, 0};
         lk_head_update u;
-        add_head(t, &latest, &u);
+        add_head(t, &latest, &rd, &u);
         size_t stored = 0;
         lk_head *to_store = lk_malloc((1 + 4 * BACKFILL_BATCH) * sizeof *to_store);
         if (u.outcome != LK_HEAD_IGNORED)
@@ -168,7 +188,7 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
                 lk_head_update last = {.outcome = LK_HEAD_IGNORED};
                 /* lowest first: a reorg behind the gap is told once its ancestry is whole */
                 for (size_t i = 0; i < count; i++) {
-                        add_head(t, &fetched[i], &last);
+                        add_head(t, &fetched[i], &rd, &last);
                         if (last.outcome != LK_HEAD_IGNORED)
                                 to_store[stored++] = fetched[i];
                 }
@@ -182,6 +202,7 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
                 r = lk_store_tx(t->o.store, save_heads, &a, err);
         }
         lk_free(to_store);
+        report(t, &rd);
         return r;
 }
 
@@ -310,6 +331,11 @@ lk_head_tracker *lk_head_tracker_free(lk_head_tracker *t) {
 
 lk_service *lk_head_tracker_service(lk_head_tracker *t) {
         return &t->service;
+}
+
+void lk_head_tracker_subscribe(lk_head_tracker *t, lk_head_fn fn, void *arg) {
+        t->o.on_head = fn;
+        t->o.arg = arg;
 }
 
 bool lk_head_tracker_latest(lk_head_tracker *t, lk_head *ret) {

@@ -75,25 +75,32 @@ void lk_log_pool_add(lk_log_pool *p, const lk_evm_log *log) {
         p->count++;
 }
 
-size_t lk_log_pool_take_ready(lk_log_pool *p, const lk_head_chain *chain, uint32_t min_confirmations,
-                              lk_pooled_log **ret, size_t *ret_dropped) {
-        const lk_head *tip = lk_head_chain_tip(chain);
+bool lk_log_pool_chain_canonical(void *chain, int64_t number, uint8_t ret_hash[static 32]) {
+        const lk_head *h = lk_head_chain_canonical(chain, number);
+        if (h)
+                memcpy(ret_hash, h->hash, 32);
+        return h != NULL;
+}
+
+size_t lk_log_pool_take_ready(lk_log_pool *p, int64_t tip_number, lk_canonical_fn canonical, void *arg,
+                              uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped) {
         lk_pooled_log *ready = NULL;
         size_t ready_count = 0, dropped = 0;
-        for (size_t i = 0; tip && i < p->count;) {
+        for (size_t i = 0; tip_number >= 0 && i < p->count;) {
                 const lk_evm_log *log = &p->logs[i].log;
-                if ((int64_t)log->block_number > tip->number) {
+                if ((int64_t)log->block_number > tip_number) {
                         i++; /* ahead of what the tracker has seen */
                         continue;
                 }
-                const lk_head *at = lk_head_chain_canonical(chain, (int64_t)log->block_number);
-                if (at && memcmp(at->hash, log->block_hash, 32) != 0) {
+                uint8_t hash[32];
+                bool known = canonical(arg, (int64_t)log->block_number, hash);
+                if (known && memcmp(hash, log->block_hash, 32) != 0) {
                         drop(p, i); /* its block was reorganised away */
                         dropped++;
                         continue;
                 }
-                uint64_t confirmations = (uint64_t)(tip->number - (int64_t)log->block_number) + 1;
-                if (!at || confirmations < (min_confirmations ? min_confirmations : 1)) {
+                uint64_t confirmations = (uint64_t)(tip_number - (int64_t)log->block_number) + 1;
+                if (!known || confirmations < (min_confirmations ? min_confirmations : 1)) {
                         i++; /* not known canonical yet, or too young */
                         continue;
                 }

@@ -137,15 +137,6 @@ static lk_rpc *client(const char *url, lk_usec timeout) {
         return rpc;
 }
 
-static uint64_t quantity_call(lk_rpc *rpc, const char *method, json_t *params) {
-        json_t *result = NULL;
-        uint64_t v = 0;
-        lk_err err = LK_ERR_INIT;
-        if (lk_rpc_call(rpc, method, params, &result, &err) < 0 || lk_rpc_quantity(result, &v, &err) < 0)
-                fail_msg("%s: %s", method, err.msg);
-        json_decref(result);
-        return v;
-}
 
 static void calls_and_batches(void **state) {
         lktest_ganache *g = *state;
@@ -210,7 +201,7 @@ static void signed_transactions_are_mined(void **state) {
         }
         lk_err err = LK_ERR_INIT;
         for (int i = 0; i < 2; i++) {
-                txs[i].nonce = quantity_call(rpc, "eth_getTransactionCount",
+                txs[i].nonce = lktest_rpc_quantity(rpc, "eth_getTransactionCount",
                                              json_pack("[os]", lk_rpc_hex(key.address, 20), "pending"));
                 lk_buf raw = LK_BUF_INIT;
                 uint8_t hash[32], got_hash[32];
@@ -232,7 +223,7 @@ static void signed_transactions_are_mined(void **state) {
                 json_decref(receipt);
                 lk_buf_done(&raw);
         }
-        assert_int_equal(quantity_call(rpc, "eth_getTransactionCount",
+        assert_int_equal(lktest_rpc_quantity(rpc, "eth_getTransactionCount",
                                        json_pack("[os]", lk_rpc_hex(key.address, 20), "latest")),
                          2);
         /* what the node refuses comes back as the node's error */
@@ -244,57 +235,19 @@ static void signed_transactions_are_mined(void **state) {
         lk_rpc_free(rpc);
 }
 
-/* Sends tx from key (its nonce filled in); returns the receipt (decref it). */
-static json_t *send_and_mine(lk_rpc *rpc, const lk_eth_key *key, lk_tx *tx) {
-        tx->nonce = quantity_call(rpc, "eth_getTransactionCount",
-                                  json_pack("[os]", lk_rpc_hex(key->address, 20), "pending"));
-        lk_buf raw = LK_BUF_INIT;
-        uint8_t hash[32];
-        lk_err err = LK_ERR_INIT;
-        json_t *sent = NULL, *receipt = NULL;
-        if (lk_tx_sign(tx, key, &raw, hash, &err) < 0 ||
-            lk_rpc_call(rpc, "eth_sendRawTransaction", json_pack("[o]", lk_rpc_hex((const uint8_t *)raw.data, raw.len)),
-                        &sent, &err) < 0 ||
-            lk_rpc_call(rpc, "eth_getTransactionReceipt", json_pack("[o]", lk_rpc_hex(hash, 32)), &receipt, &err) < 0)
-                fail_msg("%s", err.msg);
-        json_decref(sent);
-        lk_buf_done(&raw);
-        return receipt;
-}
-
-/* A contract of nine bytes that logs one topic, the first word of its
- * call data (PUSH1 0 CALLDATALOAD PUSH1 0 PUSH1 0 LOG1 STOP), behind
- * init code that returns it. */
-static const uint8_t logger_code[] = {0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x09, 0x60, 0x00,
-                                      0xf3, 0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00};
-
 static void logs_of_a_real_contract(void **state) {
         lktest_ganache *g = *state;
         lk_rpc *rpc = client(g->url, 0);
-        lk_eth_key key = ganache_key();
-        lk_tx deploy = {.type = LK_TX_DYNAMIC_FEE, .chain_id = LKTEST_GANACHE_CHAIN_ID, .gas_limit = 100000,
-                        .data = logger_code, .data_len = sizeof logger_code};
-        lktest_unhex("3b9aca00", deploy.max_priority_fee_per_gas, 32);
-        lktest_unhex("4a817c800", deploy.max_fee_per_gas, 32);
-        json_t *receipt = send_and_mine(rpc, &key, &deploy);
         uint8_t contract[20];
-        lk_err err = LK_ERR_INIT;
-        assert_int_equal(lk_rpc_data(json_object_get(receipt, "contractAddress"), contract, 20, &err), 0);
-        json_decref(receipt);
+        lktest_ganache_deploy_logger(rpc, contract);
         uint8_t topics[3][32] = {{0}};
         topics[0][31] = 1;
         topics[1][31] = 2;
         topics[2][31] = 1;
-        for (int i = 0; i < 3; i++) {
-                lk_tx call = deploy;
-                call.has_to = true;
-                memcpy(call.to, contract, 20);
-                call.gas_limit = 50000;
-                call.data = topics[i];
-                call.data_len = 32;
-                json_decref(send_and_mine(rpc, &key, &call));
-        }
-        uint64_t latest = quantity_call(rpc, "eth_blockNumber", NULL);
+        for (int i = 0; i < 3; i++)
+                lktest_ganache_emit(rpc, contract, topics[i]);
+        lk_err err = LK_ERR_INIT;
+        uint64_t latest = lktest_rpc_quantity(rpc, "eth_blockNumber", NULL);
         lk_rpc_logs logs;
         if (lk_rpc_get_logs(rpc, 0, latest, contract, 1, NULL, 0, &logs, &err) < 0)
                 fail_msg("%s", err.msg);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "linkd/rpc.h"
+#include "linkd/tx.h"
 
 extern char **environ;
 
@@ -73,4 +74,77 @@ void lktest_ganache_stop(lktest_ganache *g) {
                 waitpid(g->pid, &status, 0);
         }
         g->pid = 0;
+}
+
+uint64_t lktest_rpc_quantity(lk_rpc *rpc, const char *method, json_t *params) {
+        json_t *result = NULL;
+        uint64_t v = 0;
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_call(rpc, method, params, &result, &err) < 0 || lk_rpc_quantity(result, &v, &err) < 0)
+                fail_msg("%s: %s", method, err.msg);
+        json_decref(result);
+        return v;
+}
+
+/* Signs tx with ganache's first key, sends it and returns its receipt. */
+static json_t *send_and_mine(lk_rpc *rpc, lk_tx *tx) {
+        uint8_t secret[32];
+        lk_eth_key key;
+        lktest_unhex(LKTEST_GANACHE_KEY0, secret, 32);
+        if (lk_eth_key_from_secret(&key, secret, NULL) < 0)
+                fail_msg("ganache's key");
+        tx->type = LK_TX_DYNAMIC_FEE;
+        tx->chain_id = LKTEST_GANACHE_CHAIN_ID;
+        lktest_unhex("3b9aca00", tx->max_priority_fee_per_gas, 32);
+        lktest_unhex("4a817c800", tx->max_fee_per_gas, 32);
+        tx->nonce = lktest_rpc_quantity(rpc, "eth_getTransactionCount", json_pack("[os]", lk_rpc_hex(key.address, 20), "pending"));
+        lk_buf raw = LK_BUF_INIT;
+        uint8_t hash[32];
+        lk_err err = LK_ERR_INIT;
+        json_t *sent = NULL, *receipt = NULL;
+        if (lk_tx_sign(tx, &key, &raw, hash, &err) < 0 ||
+            lk_rpc_call(rpc, "eth_sendRawTransaction", json_pack("[o]", lk_rpc_hex((const uint8_t *)raw.data, raw.len)),
+                        &sent, &err) < 0 ||
+            lk_rpc_call(rpc, "eth_getTransactionReceipt", json_pack("[o]", lk_rpc_hex(hash, 32)), &receipt, &err) < 0)
+                fail_msg("%s", err.msg);
+        json_decref(sent);
+        lk_buf_done(&raw);
+        return receipt;
+}
+
+/* PUSH1 0 CALLDATALOAD PUSH1 0 PUSH1 0 LOG1 STOP, behind init code that
+ * copies those nine bytes into memory and returns them. */
+static const uint8_t logger_code[] = {0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x09, 0x60, 0x00,
+                                      0xf3, 0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00};
+
+void lktest_ganache_deploy_logger(lk_rpc *rpc, uint8_t ret_address[static 20]) {
+        lk_tx deploy = {.gas_limit = 100000, .data = logger_code, .data_len = sizeof logger_code};
+        json_t *receipt = send_and_mine(rpc, &deploy);
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_data(json_object_get(receipt, "contractAddress"), ret_address, 20, &err) < 0)
+                fail_msg("deploy: %s", err.msg);
+        json_decref(receipt);
+}
+
+uint64_t lktest_ganache_emit(lk_rpc *rpc, const uint8_t logger[static 20], const uint8_t topic[static 32]) {
+        lk_tx call = {.gas_limit = 50000, .has_to = true, .data = topic, .data_len = 32};
+        memcpy(call.to, logger, 20);
+        json_t *receipt = send_and_mine(rpc, &call);
+        uint64_t block = 0;
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_quantity(json_object_get(receipt, "blockNumber"), &block, &err) < 0)
+                fail_msg("emit: %s", err.msg);
+        json_decref(receipt);
+        return block;
+}
+
+void lktest_ganache_mine(lk_rpc *rpc, int count, int64_t timestamp) {
+        for (int i = 0; i < count; i++) {
+                json_t *result = NULL;
+                lk_err err = LK_ERR_INIT;
+                if (lk_rpc_call(rpc, "evm_mine", timestamp ? json_pack("[I]", (json_int_t)(timestamp + i)) : NULL,
+                                &result, &err) < 0)
+                        fail_msg("evm_mine: %s", err.msg);
+                json_decref(result);
+        }
 }

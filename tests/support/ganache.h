@@ -18,10 +18,26 @@ typedef struct lktest_ganache {
         char url[64];
 } lktest_ganache;
 
+#include <stdint.h>
+
+#include "linkd/rpc.h"
+
 /* Starts g (zeroed, or with port and chain_id set; a stopped g starts
  * again on its port).  Fails the test when ganache cannot be started or
  * does not answer. */
 void lktest_ganache_start(lktest_ganache *g);
 void lktest_ganache_stop(lktest_ganache *g);
+
+/* method(params) (params stolen) as a QUANTITY; fails the test otherwise. */
+uint64_t lktest_rpc_quantity(lk_rpc *rpc, const char *method, json_t *params);
+
+/* A contract of nine bytes that logs one topic, the first word of its
+ * call data, deployed by ganache's first account; its address into ret. */
+void lktest_ganache_deploy_logger(lk_rpc *rpc, uint8_t ret_address[static 20]);
+/* Calls the logger so that it logs topic; the block it landed in. */
+uint64_t lktest_ganache_emit(lk_rpc *rpc, const uint8_t logger[static 20], const uint8_t topic[static 32]);
+/* Mines count empty blocks (timestamp: 0, or the first one's, for blocks
+ * that differ from those mined before a revert). */
+void lktest_ganache_mine(lk_rpc *rpc, int count, int64_t timestamp);
 
 #endif

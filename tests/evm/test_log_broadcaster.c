@@ -1,0 +1,193 @@
+/* The log broadcaster against a real chain (ganache) and a real store
+ * (SQLite and PostgreSQL): logs of a contract reach the subscriber once
+ * confirmed, exactly once, recorded in log_broadcasts in the
+ * subscriber's own transaction; a log whose block is reverted away never
+ * does; after a restart, the logs consumed before are not handed out
+ * again and new ones are. */
+#include "lktest.h"
+#include "ganache.h"
+#include "test_db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linkd/alloc.h"
+#include "linkd/log_broadcaster.h"
+
+#define JOB 7
+#define CONFIRMATIONS 3
+
+typedef struct node {
+        lk_head_tracker *heads;
+        lk_log_broadcaster *logs;
+} node;
+
+typedef struct fixture {
+        node running; /* stopped by the teardown if a test fails */
+        lktest_ganache ganache;
+        lktest_db *db;
+        lk_rpc *rpc;
+        uint8_t logger[20];
+        pthread_mutex_t lock;
+        int delivered;
+        uint64_t last_block;
+} fixture;
+
+static int exec_body(lk_db *db, void *arg, lk_err *err) {
+        return lk_db_exec(db, arg, err);
+}
+
+static int setup(void **state) {
+        lktest_db_setup(state);
+        fixture *f = lk_calloc(1, sizeof *f);
+        f->db = *state;
+        lktest_ganache_start(&f->ganache);
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
+                fail_msg("%s", err.msg);
+        pthread_mutex_init(&f->lock, NULL);
+        const char *sql[] = {"INSERT INTO pipeline_specs (id, dot_dag_source) VALUES (1, '')",
+                             "INSERT INTO jobs (id, external_job_id, type, schema_version, pipeline_spec_id)"
+                             " VALUES (7, '00000000-0000-4000-8000-000000000007', 'directrequest', 1, 1)"};
+        for (int i = 0; i < 2; i++)
+                if (lk_store_tx(f->db->store, exec_body, (void *)sql[i], &err) < 0)
+                        fail_msg("%s", err.msg);
+        lktest_ganache_deploy_logger(f->rpc, f->logger);
+        *state = f;
+        return 0;
+}
+
+static void stop(node *n);
+
+static int teardown(void **state) {
+        fixture *f = *state;
+        void *db = f->db;
+        stop(&f->running);
+        lk_rpc_free(f->rpc);
+        lktest_ganache_stop(&f->ganache);
+        pthread_mutex_destroy(&f->lock);
+        lk_free(f);
+        return lktest_db_teardown(&db);
+}
+
+typedef struct consume_args {
+        const lk_evm_log *log;
+} consume_args;
+
+static int consume_body(lk_db *db, void *arg, lk_err *err) {
+        consume_args *a = arg;
+        /* a job's run would be stored here, in the same transaction */
+        return lk_log_broadcast_consume(db, LKTEST_GANACHE_CHAIN_ID, a->log, JOB, err);
+}
+
+static int on_log(void *arg, const lk_evm_log *log) {
+        fixture *f = arg;
+        consume_args a = {log};
+        lk_err err = LK_ERR_INIT;
+        int r = lk_store_tx(f->db->store, consume_body, &a, &err);
+        if (r < 0)
+                return r == -EALREADY ? 0 : r;
+        pthread_mutex_lock(&f->lock);
+        f->delivered++;
+        f->last_block = log->block_number;
+        pthread_mutex_unlock(&f->lock);
+        return 0;
+}
+
+/* A tracker and a broadcaster, as a chain's services. */
+static node start(fixture *f) {
+        node n = {NULL, NULL};
+        lk_err err = LK_ERR_INIT;
+        lk_head_tracker_options to = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+                                      .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
+        if (lk_head_tracker_new(&to, &n.heads, &err) < 0)
+                fail_msg("%s", err.msg);
+        lk_log_broadcaster_options bo = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+                                         .heads = n.heads, .finality_depth = 50};
+        if (lk_log_broadcaster_new(&bo, &n.logs, &err) < 0)
+                fail_msg("%s", err.msg);
+        lk_head_tracker_subscribe(n.heads, lk_log_broadcaster_on_head, n.logs);
+        f->running = n;
+        return n;
+}
+
+static void stop(node *n) {
+        if (!n->heads)
+                return;
+        lk_service_close(lk_head_tracker_service(n->heads), NULL);
+        n->heads = lk_head_tracker_free(n->heads);
+        n->logs = lk_log_broadcaster_free(n->logs);
+}
+
+static int delivered(fixture *f) {
+        pthread_mutex_lock(&f->lock);
+        int d = f->delivered;
+        pthread_mutex_unlock(&f->lock);
+        return d;
+}
+
+static void wait_delivered(fixture *f, int want) {
+        for (int i = 0; i < 400 && delivered(f) < want; i++)
+                usleep(25 * 1000);
+        usleep(300 * 1000); /* and no more than that */
+        assert_int_equal(delivered(f), want);
+}
+
+static void exactly_once_across_reorgs_and_restarts(void **state) {
+        fixture *f = *state;
+        node n = start(f);
+        lk_err err = LK_ERR_INIT;
+        lk_log_subscription sub = {.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
+        memcpy(sub.address, f->logger, 20);
+        assert_true(lk_log_broadcaster_subscribe(n.logs, &sub, &err) > 0);
+        /* the tracker's callback is the broadcaster, which must exist first */
+        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        uint8_t topic[32] = {0};
+        topic[31] = 1;
+        uint64_t first = lktest_ganache_emit(f->rpc, f->logger, topic);
+        lktest_ganache_emit(f->rpc, f->logger, topic);
+        wait_delivered(f, 0); /* the second has one confirmation, the first two */
+        lktest_ganache_mine(f->rpc, 1, 0);
+        wait_delivered(f, 1);
+        lktest_ganache_mine(f->rpc, 3, 0);
+        wait_delivered(f, 2);
+        assert_true(f->last_block == first + 1);
+
+        /* a log in a block that is reverted away is never handed out */
+        json_t *snapshot = NULL, *result = NULL;
+        assert_int_equal(lk_rpc_call(f->rpc, "evm_snapshot", NULL, &snapshot, &err), 0);
+        lk_head before;
+        assert_true(lk_head_tracker_latest(n.heads, &before));
+        lktest_ganache_emit(f->rpc, f->logger, topic);
+        usleep(200 * 1000); /* the tracker sees it */
+        assert_int_equal(lk_rpc_call(f->rpc, "evm_revert", json_pack("[O]", snapshot), &result, &err), 0);
+        json_decref(snapshot);
+        json_decref(result);
+        lktest_ganache_mine(f->rpc, 6, before.timestamp + 1000);
+        wait_delivered(f, 2);
+        stop(&f->running);
+        (void)n;
+
+        /* a restart looks back and hands out nothing twice; a new log comes through */
+        node again = start(f);
+        assert_true(lk_log_broadcaster_subscribe(again.logs, &sub, &err) > 0);
+        assert_int_equal(lk_service_start(lk_head_tracker_service(again.heads), NULL, &err), 0);
+        wait_delivered(f, 2);
+        lktest_ganache_emit(f->rpc, f->logger, topic);
+        lktest_ganache_mine(f->rpc, CONFIRMATIONS, 0);
+        wait_delivered(f, 3);
+        stop(&f->running);
+        (void)again;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
+                                                         &lktest_sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
+                                                         &lktest_postgres_backend),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
