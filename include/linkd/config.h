@@ -41,6 +41,7 @@ typedef struct lk_evm_chain_config {
                 int64_t limit_default; /* gas */
                 int64_t price_default; /* wei */
                 int64_t price_max;     /* wei */
+                int64_t bump_min;       /* wei: a bump adds at least this */
                 int64_t bump_percent;
                 int64_t bump_threshold; /* blocks; 0 = never bump */
         } gas_estimator;

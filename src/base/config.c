@@ -131,6 +131,7 @@ static const setting evm_chain_settings[] = {
         {"GasEstimator", "PriceDefault", NULL, T_WEI, CHAIN(gas_estimator.price_default), "20 gwei", 0, INT64_MAX,
          NULL},
         {"GasEstimator", "PriceMax", NULL, T_WEI, CHAIN(gas_estimator.price_max), "100000 gwei", 0, INT64_MAX, NULL},
+        {"GasEstimator", "BumpMin", NULL, T_WEI, CHAIN(gas_estimator.bump_min), "5 gwei", 0, INT64_MAX, NULL},
         {"GasEstimator", "BumpPercent", NULL, T_INT, CHAIN(gas_estimator.bump_percent), "20", 0, 1000, NULL},
         {"GasEstimator", "BumpThreshold", NULL, T_INT, CHAIN(gas_estimator.bump_threshold), "3", 0, 100000, NULL},
         {"HeadTracker", "HistoryDepth", NULL, T_INT, CHAIN(head_tracker.history_depth), "100", 1, 100000, NULL},
