@@ -18,8 +18,15 @@ typedef struct field {
         mpz_t p;
 } field;
 
+/* P, the order of secp256k1's base field, big-endian. */
+static const uint8_t FIELD_P[LK_WORD] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xfc, 0x2f,
+};
+
 static void field_init(field *f) {
-        mpz_init_set_str(f->p, "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f", 16);
+        mpz_init(f->p);
+        mpz_import(f->p, LK_WORD, 1, 1, 1, 0, FIELD_P);
 }
 
 static void field_done(field *f) {
@@ -44,15 +51,12 @@ static void put_u256(uint8_t out[static LK_WORD], uint64_t v) {
         memcpy(out, s.b, LK_WORD);
 }
 
-/* fieldHash: keccak, rehashed until the result is below P. */
-static void field_hash(const field *f, const uint8_t *data, size_t len, mpz_t out) {
-        uint8_t h[LK_WORD];
-        lk_keccak256(data, len, h);
-        word_to_mpz(out, h);
-        while (mpz_cmp(out, f->p) >= 0) {
-                lk_keccak256(h, sizeof h, h);
-                word_to_mpz(out, h);
-        }
+/* fieldHash: keccak, rehashed until the result is below P.  Both are
+ * 32-byte big-endian words, so memcmp orders them. */
+static void field_hash(const uint8_t *data, size_t len, uint8_t out[static LK_WORD]) {
+        lk_keccak256(data, len, out);
+        while (memcmp(out, FIELD_P, LK_WORD) >= 0)
+                lk_keccak256(out, LK_WORD, out);
 }
 
 /* hashToCurve: candidates x from fieldHash until x³ + 7 is a square; of
@@ -61,24 +65,14 @@ static void field_hash(const field *f, const uint8_t *data, size_t len, mpz_t ou
 int lk_vrf_hash_to_curve(const lk_point *pk, const uint8_t seed[static LK_WORD], lk_point *ret, lk_err *err) {
         if (pk->infinity)
                 return lk_err_set(err, -EINVAL, "public key is the identity");
-        field f;
-        field_init(&f);
         uint8_t input[4 * LK_WORD];
         put_u256(input, HASH_TO_CURVE_PREFIX);
         lk_point_to_long(pk, input + LK_WORD);
         memcpy(input + 3 * LK_WORD, seed, LK_WORD);
-        mpz_t x;
-        mpz_init(x);
         uint8_t candidate[LK_POINT_SHORT_LEN] = {0};
-        field_hash(&f, input, sizeof input, x);
-        for (;;) {
-                mpz_to_word(candidate, x);
-                if (lk_point_from_short(ret, candidate, NULL) == 0)
-                        break;
-                field_hash(&f, candidate, LK_WORD, x);
-        }
-        mpz_clear(x);
-        field_done(&f);
+        field_hash(input, sizeof input, candidate);
+        while (lk_point_from_short(ret, candidate, NULL) != 0)
+                field_hash(candidate, LK_WORD, candidate);
         return 0;
 }
 
