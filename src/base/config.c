@@ -186,6 +186,16 @@ static bool is_string_type(setting_type t) {
         return t == T_STRING || t == T_SECRET || t == T_IP || t == T_CHOICE || t == T_URL;
 }
 
+/* Whether text is one of the '|'-separated choices. */
+static bool is_choice(const char *choices, const char *text) {
+        size_t n = strlen(text);
+        for (const char *c = choices; *c; c += strcspn(c, "|"), c += *c == '|') {
+                if (strcspn(c, "|") == n && strncmp(c, text, n) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* text's scheme (before "://") is one of choices. */
 static bool has_scheme(const char *choices, const char *text) {
         const char *colon = strstr(text, "://");
@@ -199,10 +209,7 @@ static bool has_scheme(const char *choices, const char *text) {
         scheme[n] = '\0';
         for (char *c = scheme; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-        for (const char *c = choices; *c; c += strcspn(c, "|"), c += *c == '|')
-                if (strcspn(c, "|") == n && strncmp(c, scheme, n) == 0)
-                        return true;
-        return false;
+        return is_choice(choices, scheme);
 }
 
 /* "20 gwei", "1.5 gwei", "1000" (wei) and the other units Chainlink reads;
@@ -255,16 +262,6 @@ static int parse_wei(const char *text, int64_t *ret, lk_err *err) {
         return 0;
 too_large:
         return lk_err_set(err, -ERANGE, "\"%s\" is too large (at most 9223372036854775807 wei)", text);
-}
-
-/* Whether text is one of the '|'-separated choices. */
-static bool is_choice(const char *choices, const char *text) {
-        size_t n = strlen(text);
-        for (const char *c = choices; *c; c += strcspn(c, "|"), c += *c == '|') {
-                if (strcspn(c, "|") == n && strncmp(c, text, n) == 0)
-                        return true;
-        }
-        return false;
 }
 
 /* The setting's full name for messages: "WebServer.HTTPPort". */
@@ -625,6 +622,17 @@ static void put_toml_string(lk_buf *out, const char *s) {
         lk_buf_putc(out, '"');
 }
 
+/* scheme://host[:port] only: the path, query or user may hold a key. */
+static void put_url_origin(lk_buf *out, const char *url) {
+        const char *separator = strstr(url, "://");
+        const char *host = separator ? separator + 3 : url;
+        const char *at = strchr(host, '@'), *end = host + strcspn(host, "/?#");
+        if (at && at < end)
+                host = at + 1;
+        int scheme_len = separator ? (int)(separator + 3 - url) : 0;
+        lk_buf_printf(out, "'%.*s%.*s%s'", scheme_len, url, (int)(end - host), host, *end ? "/…" : "");
+}
+
 static void put_value(lk_buf *out, const void *base, const setting *s) {
         const void *f = (const char *)base + s->offset;
         switch (s->type) {
@@ -632,18 +640,7 @@ static void put_value(lk_buf *out, const void *base, const setting *s) {
         case T_CHOICE:
         case T_IP: put_toml_string(out, *(char *const *)f ? *(char *const *)f : ""); break;
         case T_SECRET: lk_buf_puts(out, "'xxxxx'"); break;
-        case T_URL: {
-                /* scheme://host[:port] only: the path, query or user may hold a key */
-                const char *url = *(char *const *)f ? *(char *const *)f : "";
-                const char *host = strstr(url, "://");
-                host = host ? host + 3 : url;
-                const char *at = strchr(host, '@'), *end = host + strcspn(host, "/?#");
-                if (at && at < end)
-                        host = at + 1;
-                lk_buf_printf(out, "'%.*s%.*s%s'", (int)(strstr(url, "://") ? strstr(url, "://") + 3 - url : 0), url,
-                              (int)(end - host), host, *end ? "/…" : "");
-                break;
-        }
+        case T_URL: put_url_origin(out, *(char *const *)f ? *(char *const *)f : ""); break;
         case T_WEI: lk_buf_printf(out, "'%" PRId64 " wei'", *(const int64_t *)f); break;
         case T_INT_TEXT: lk_buf_printf(out, "'%" PRId64 "'", *(const int64_t *)f); break;
         case T_BOOL: lk_buf_puts(out, *(const bool *)f ? "true" : "false"); break;
