@@ -25,6 +25,8 @@ void lk_buf_vprintf(lk_buf *b, const char *fmt, va_list ap) LK_PRINTF(2, 0);
 void lk_buf_put_json_escaped(lk_buf *b, const char *s, size_t len);
 /* s as a JSON string, quotes included; NULL as null. */
 void lk_buf_put_json_string(lk_buf *b, const char *s);
+/* Appends the lowercase hex of bytes[0..len), no prefix. */
+void lk_buf_put_hex(lk_buf *b, const unsigned char *bytes, size_t len);
 void lk_buf_reset(lk_buf *b);   /* empties, keeps capacity */
 void lk_buf_done(lk_buf *b);    /* frees the contents */
 /* Hands the contents to the caller (free with lk_free; "" if empty, never

@@ -12,7 +12,6 @@
 int lk__random_bytes(void *out, size_t len);
 /* bytes random bytes (at most 64) as 2*bytes hex digits. */
 int lk__random_hex(char *out, size_t bytes, lk_err *err);
-void lk__to_hex(const unsigned char *bytes, size_t len, char *out);
 /* Hex SHA-256 of a, or of a ":" b when b is not NULL. */
 void lk__digest_hex(const char *a, const char *b, char out[static 2 * SHA256_DIGEST_SIZE + 1]);
 bool lk__valid_email(const char *email);

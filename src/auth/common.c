@@ -6,24 +6,16 @@
 #include <string.h>
 
 #include "auth.h"
+#include "linkd/hex.h"
 
 #define MAX_EMAIL_LEN 254
-
-void lk__to_hex(const unsigned char *bytes, size_t len, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < len; i++) {
-                out[2 * i] = digits[bytes[i] >> 4];
-                out[2 * i + 1] = digits[bytes[i] & 15];
-        }
-        out[2 * len] = '\0';
-}
 
 int lk__random_hex(char *out, size_t bytes, lk_err *err) {
         unsigned char buf[64];
         int r = lk__random_bytes(buf, bytes);
         if (r < 0)
                 return lk_err_set(err, r, "no randomness: %s", strerror(-r));
-        lk__to_hex(buf, bytes, out);
+        lk_hex_encode(out, buf, bytes);
         explicit_bzero(buf, sizeof buf);
         return 0;
 }
@@ -39,7 +31,7 @@ void lk__digest_hex(const char *a, const char *b, char out[static 2 * SHA256_DIG
                 sha256_update(&ctx, strlen(b), (const uint8_t *)b);
         }
         sha256_digest(&ctx, sizeof digest, digest);
-        lk__to_hex(digest, sizeof digest, out);
+        lk_hex_encode(out, digest, sizeof digest);
 }
 
 bool lk__valid_email(const char *email) {

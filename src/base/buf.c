@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "linkd/alloc.h"
+#include "linkd/hex.h"
 
 static void reserve(lk_buf *b, size_t extra) {
         size_t need = b->len + extra + 1;
@@ -23,6 +24,12 @@ void lk_buf_append(lk_buf *b, const void *data, size_t len) {
                 memcpy(b->data + b->len, data, len);
         b->len += len;
         b->data[b->len] = '\0';
+}
+
+void lk_buf_put_hex(lk_buf *b, const unsigned char *bytes, size_t len) {
+        reserve(b, 2 * len);
+        lk_hex_encode(b->data + b->len, bytes, len);
+        b->len += 2 * len;
 }
 
 void lk_buf_puts(lk_buf *b, const char *s) {

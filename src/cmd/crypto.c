@@ -103,8 +103,7 @@ static int read_secret(const char *path, lk_scalar *ret) {
 /* "0x" and the hex of b, quoted. */
 static void put_hex(lk_buf *out, const uint8_t *b, size_t len) {
         lk_buf_puts(out, "\"0x");
-        for (size_t i = 0; i < len; i++)
-                lk_buf_printf(out, "%02x", b[i]);
+        lk_buf_put_hex(out, b, len);
         lk_buf_putc(out, '"');
 }
 

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "linkd/alloc.h"
 #include "linkd/file.h"
+#include "linkd/hex.h"
 #include "linkd/keystore.h"
 #include "linkd/vrf.h"
 
@@ -115,8 +116,7 @@ static void print_key(const lk_vrf_key_info *k, bool json, bool first) {
         uint8_t hash[32];
         char hash_hex[65], created[40];
         lk_vrf_key_hash(&k->public_key, hash);
-        for (int i = 0; i < 32; i++)
-                snprintf(hash_hex + 2 * i, 3, "%02x", hash[i]);
+        lk_hex_encode(hash_hex, hash, sizeof hash);
         lk_time_format_rfc3339(created, k->created_at);
         if (json)
                 printf("%s{\"id\":\"%s\",\"keyHash\":\"0x%s\",\"createdAt\":\"%s\"}", first ? "" : ",", k->id, hash_hex,

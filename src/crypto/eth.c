@@ -7,6 +7,7 @@
 
 #include <secp256k1_recovery.h>
 
+#include "linkd/hex.h"
 #include "linkd/keccak.h"
 
 static void complete_key(lk_eth_key *key) {
@@ -90,14 +91,10 @@ void lk_eth_personal_hash(const void *message, size_t len, uint8_t out[static 32
 }
 
 void lk_eth_address_text(const uint8_t address[static LK_ADDRESS_LEN], char out[static 43]) {
-        static const char digits[] = "0123456789abcdef";
-        char lower[40];
-        for (size_t i = 0; i < LK_ADDRESS_LEN; i++) {
-                lower[2 * i] = digits[address[i] >> 4];
-                lower[2 * i + 1] = digits[address[i] & 15];
-        }
+        char lower[2 * LK_ADDRESS_LEN + 1];
+        lk_hex_encode(lower, address, LK_ADDRESS_LEN);
         uint8_t hash[32];
-        lk_keccak256(lower, sizeof lower, hash);
+        lk_keccak256(lower, 2 * LK_ADDRESS_LEN, hash);
         out[0] = '0';
         out[1] = 'x';
         for (size_t i = 0; i < 40; i++) {

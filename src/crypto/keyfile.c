@@ -28,18 +28,9 @@ static void init_sodium(void) {
                 abort();
 }
 
-static void put_hex(char *out, const uint8_t *b, size_t n) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 15];
-        }
-        out[2 * n] = '\0';
-}
-
 static json_t *hex_string(const uint8_t *b, size_t n) {
         char text[2 * 64 + 1];
-        put_hex(text, b, n);
+        lk_hex_encode(text, b, n);
         return json_string(text);
 }
 

@@ -272,15 +272,10 @@ int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err) {
 }
 
 json_t *lk_rpc_hex(const uint8_t *b, size_t len) {
-        static const char digits[] = "0123456789abcdef";
         char *text = lk_malloc(2 * len + 3);
         text[0] = '0';
         text[1] = 'x';
-        for (size_t i = 0; i < len; i++) {
-                text[2 + 2 * i] = digits[b[i] >> 4];
-                text[3 + 2 * i] = digits[b[i] & 15];
-        }
-        text[2 + 2 * len] = '\0';
+        lk_hex_encode(text + 2, b, len);
         json_t *s = json_string(text);
         lk_free(text);
         return s;

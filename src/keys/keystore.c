@@ -22,21 +22,12 @@ static lk_scrypt_params scrypt_of(const lk_keystore_options *o) {
 
 /* ---- ids ---- */
 
-static void hex_into(char *out, const uint8_t *b, size_t n) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 15];
-        }
-        out[2 * n] = '\0';
-}
-
 static void vrf_id_of(const lk_point *pk, char out[static LK_VRF_KEY_ID_LEN + 1]) {
         uint8_t short_form[LK_POINT_SHORT_LEN];
         lk_point_to_short(pk, short_form);
         out[0] = '0';
         out[1] = 'x';
-        hex_into(out + 2, short_form, sizeof short_form);
+        lk_hex_encode(out + 2, short_form, sizeof short_form);
 }
 
 /* 0x and exactly 2·len hex digits into out. */
@@ -327,7 +318,7 @@ int lk_keystore_vrf_export(lk_store *store, const char *id, const lk_keystore_op
         uint8_t address[LK_ADDRESS_LEN];
         char address_hex[2 * LK_ADDRESS_LEN + 1], key_id[LK_VRF_KEY_ID_LEN + 1];
         lk_point_address(&pk, address);
-        hex_into(address_hex, address, sizeof address);
+        lk_hex_encode(address_hex, address, sizeof address);
         vrf_id_of(&pk, key_id);
         *ret_json = dump(json_pack("{s:s, s:{s:s, s:o, s:i}}", "PublicKey", key_id, "vrf_key", "address", address_hex,
                                    "crypto", crypto, "version", 3));
@@ -440,7 +431,7 @@ int lk_keystore_eth_export(lk_store *store, const char *address, const lk_keysto
         json_t *crypto = NULL;
         r = export_crypto(&key.secret, o, export_password, &crypto, err);
         char address_hex[2 * LK_ADDRESS_LEN + 1], uuid[37];
-        hex_into(address_hex, key.address, LK_ADDRESS_LEN);
+        lk_hex_encode(address_hex, key.address, LK_ADDRESS_LEN);
         lk_eth_key_wipe(&key);
         if (r == 0 && lk_uuid_v4(uuid) < 0)
                 r = lk_err_set(err, -EIO, "cannot read random bytes for the file's id");

@@ -26,6 +26,7 @@
 #include "linkd/alloc.h"
 #include "linkd/buf.h"
 #include "linkd/file.h"
+#include "linkd/hex.h"
 
 /* ---- hashing and an open-addressing index ---------------------------- */
 
@@ -416,13 +417,8 @@ static void add_line(encoder *e, location *loc, uint64_t func, int lineno) {
 /* ---- mappings --------------------------------------------------------- */
 
 static char *hex(const unsigned char *data, size_t len) {
-        static const char digits[] = "0123456789abcdef";
         char *s = lk_malloc(len * 2 + 1);
-        for (size_t i = 0; i < len; i++) {
-                s[2 * i] = digits[data[i] >> 4];
-                s[2 * i + 1] = digits[data[i] & 15];
-        }
-        s[len * 2] = '\0';
+        lk_hex_encode(s, data, len);
         return s;
 }
 

@@ -73,13 +73,9 @@ void lk__task_uppercase(const lk_task_call *call, lk_task_result *result) {
 static lk_value *hex_string(const unsigned char *data, size_t len) {
         if (len == 0)
                 return lk_value_string("", 0);
-        static const char digits[] = "0123456789abcdef";
         lk_buf out = LK_BUF_INIT;
         lk_buf_puts(&out, "0x");
-        for (size_t i = 0; i < len; i++) {
-                lk_buf_putc(&out, digits[data[i] >> 4]);
-                lk_buf_putc(&out, digits[data[i] & 15]);
-        }
+        lk_buf_put_hex(&out, data, len);
         lk_value *v = lk_value_string(lk_buf_str(&out), out.len);
         lk_buf_done(&out);
         return v;
