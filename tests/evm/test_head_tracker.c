@@ -20,6 +20,8 @@ typedef struct fixture {
         pthread_mutex_t lock;
         int reorgs, heads;
         int64_t last_fork;
+        uint8_t last_told[32]; /* the hash of the last head on_head was told of */
+        lk_head_tracker *running; /* stopped by the teardown too, should an assertion leave it running */
 } fixture;
 
 static int setup_chain(void **state) {
@@ -33,8 +35,16 @@ static int setup_chain(void **state) {
         return 0;
 }
 
+static void stop_tracker(fixture *f) {
+        if (!f->running)
+                return;
+        lk_service_close(lk_head_tracker_service(f->running), NULL);
+        f->running = lk_head_tracker_free(f->running);
+}
+
 static int teardown_chain(void **state) {
         fixture *f = *state;
+        stop_tracker(f);
         lk_rpc_free(f->rpc);
         lktest_ganache_stop(&f->ganache);
         pthread_mutex_destroy(&f->lock);
@@ -59,10 +69,10 @@ static int teardown_both(void **state) {
 }
 
 static void on_head(void *arg, const lk_head *head, const lk_head_update *update) {
-        (void)head;
         fixture *f = arg;
         pthread_mutex_lock(&f->lock);
         f->heads++;
+        memcpy(f->last_told, head->hash, 32);
         if (update->outcome == LK_HEAD_REORG) {
                 f->reorgs++;
                 f->last_fork = update->fork_point;
@@ -78,6 +88,7 @@ static lk_head_tracker *tracker(fixture *f) {
                                      .poll_interval = 30 * LK_USEC_PER_MSEC, .on_head = on_head, .arg = f};
         if (lk_head_tracker_new(&o, &t, &err) < 0 || lk_service_start(lk_head_tracker_service(t), NULL, &err) < 0)
                 fail_msg("%s", err.msg);
+        f->running = t;
         return t;
 }
 
@@ -104,15 +115,42 @@ static lk_head chain_head(fixture *f, const char *which) {
         return h;
 }
 
-/* Waits until the tracker's tip is the chain's latest block. */
+/* Whether the tracker knows every block from 1 to number: a round moves
+ * the tip first and fills the gap below it after. */
+static bool knows_all_up_to(lk_head_tracker *t, int64_t number) {
+        uint8_t hash[32];
+        for (int64_t n = 1; n <= number; n++)
+                if (!lk_head_tracker_canonical(t, n, hash))
+                        return false;
+        return true;
+}
+
+/* Waits until the tracker's tip is the chain's latest block, with no gap
+ * below it. */
 static void wait_caught_up(fixture *f, lk_head_tracker *t) {
         lk_head want = chain_head(f, "latest"), got;
         for (int i = 0; i < 400; i++) {
-                if (lk_head_tracker_latest(t, &got) && memcmp(got.hash, want.hash, 32) == 0)
+                if (lk_head_tracker_latest(t, &got) && memcmp(got.hash, want.hash, 32) == 0 &&
+                    knows_all_up_to(t, want.number))
                         return;
                 usleep(25 * 1000);
         }
         fail_msg("the tracker did not reach block %lld", (long long)want.number);
+}
+
+/* Waits until on_head has been told of the chain's latest block: the
+ * tracker reports a round at its end, after its tip has moved. */
+static void wait_told(fixture *f) {
+        lk_head want = chain_head(f, "latest");
+        for (int i = 0; i < 400; i++) {
+                pthread_mutex_lock(&f->lock);
+                bool told = memcmp(f->last_told, want.hash, 32) == 0;
+                pthread_mutex_unlock(&f->lock);
+                if (told)
+                        return;
+                usleep(25 * 1000);
+        }
+        fail_msg("on_head was not told of block %lld", (long long)want.number);
 }
 
 /* Every number the tracker knows has the chain's own hash. */
@@ -147,12 +185,12 @@ static void follows_blocks_and_reorgs(void **state) {
         lk_head after = chain_head(f, "latest");
         assert_int_equal(after.number, top.number + 4);
         assert_canonical_matches(f, t, 1, after.number);
+        wait_told(f);
         pthread_mutex_lock(&f->lock);
         assert_true(f->reorgs >= 1);
         assert_int_equal(f->last_fork, top.number + 1);
         pthread_mutex_unlock(&f->lock);
-        lk_service_close(lk_head_tracker_service(t), NULL);
-        lk_head_tracker_free(t);
+        stop_tracker(f);
 }
 
 static void continues_from_stored_heads(void **state) {
@@ -160,14 +198,14 @@ static void continues_from_stored_heads(void **state) {
         lk_head_tracker *t = tracker(f);
         mine(f, 6, 0);
         wait_caught_up(f, t);
-        lk_service_close(lk_head_tracker_service(t), NULL);
-        lk_head_tracker_free(t);
+        stop_tracker(f);
         /* a new tracker knows the old heads before it polls */
         lk_head_tracker *again = NULL;
         lk_err err = LK_ERR_INIT;
         lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
                                      .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
         assert_int_equal(lk_head_tracker_new(&o, &again, &err), 0);
+        f->running = again;
         lk_head latest;
         assert_false(lk_head_tracker_latest(again, &latest));
         assert_int_equal(lk_service_start(lk_head_tracker_service(again), NULL, &err), 0);
@@ -176,8 +214,7 @@ static void continues_from_stored_heads(void **state) {
         mine(f, 2, 0);
         wait_caught_up(f, again);
         assert_canonical_matches(f, again, 1, latest.number + 2);
-        lk_service_close(lk_head_tracker_service(again), NULL);
-        lk_head_tracker_free(again);
+        stop_tracker(f);
 }
 
 static void a_dead_node_is_unhealthy(void **state) {

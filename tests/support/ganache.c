@@ -30,10 +30,7 @@ static unsigned free_port(void) {
         return ntohs(a.sin_port);
 }
 
-void lktest_ganache_start(lktest_ganache *g) {
-        const char *cli = lktest_env("LINKD_GANACHE");
-        if (!g->port)
-                g->port = free_port();
+static void spawn(lktest_ganache *g, const char *cli) {
         snprintf(g->url, sizeof g->url, "http://127.0.0.1:%u", g->port);
         char port[16], chain[16];
         snprintf(port, sizeof port, "%u", g->port);
@@ -47,19 +44,48 @@ void lktest_ganache_start(lktest_ganache *g) {
         posix_spawn_file_actions_destroy(&actions);
         if (r != 0)
                 fail_msg("cannot start ganache (node %s): %s", cli, strerror(r));
+}
+
+/* Waits for an answer on g's port from g's own process: between
+ * free_port's close and ganache's bind another test's ganache may take
+ * the port, and then ours exits and the answer would be the other's. */
+static bool answered_by_ours(lktest_ganache *g, lk_err *err) {
         lk_rpc *rpc = NULL;
         lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = g->url, .timeout = LK_USEC_PER_SEC}, &rpc, NULL);
-        lk_err err = LK_ERR_INIT;
+        bool ours = false;
+        int status;
         for (int i = 0; i < 600; i++) {
-                if (lk_rpc_check_chain_id(rpc, g->chain_id ? g->chain_id : LKTEST_GANACHE_CHAIN_ID, NULL, &err) == 0) {
-                        lk_rpc_free(rpc);
-                        return;
+                if (waitpid(g->pid, &status, WNOHANG) == g->pid) {
+                        g->pid = 0;
+                        lk_err_set(err, -EADDRINUSE, "ganache exited before answering");
+                        break;
+                }
+                if (lk_rpc_check_chain_id(rpc, g->chain_id ? g->chain_id : LKTEST_GANACHE_CHAIN_ID, NULL, err) == 0 &&
+                    waitpid(g->pid, &status, WNOHANG) == 0) {
+                        ours = true;
+                        break;
                 }
                 usleep(50 * 1000);
         }
         lk_rpc_free(rpc);
-        lktest_ganache_stop(g);
-        fail_msg("ganache did not answer within 30 s: %s", err.msg);
+        return ours;
+}
+
+void lktest_ganache_start(lktest_ganache *g) {
+        const char *cli = lktest_env("LINKD_GANACHE");
+        bool port_is_ours = !g->port;
+        lk_err err = LK_ERR_INIT;
+        for (int attempt = 0; attempt < 5; attempt++) {
+                if (port_is_ours)
+                        g->port = free_port();
+                spawn(g, cli);
+                if (answered_by_ours(g, &err))
+                        return;
+                lktest_ganache_stop(g);
+                if (!port_is_ours)
+                        break;
+        }
+        fail_msg("ganache did not answer on port %u: %s", g->port, err.msg);
 }
 
 void lktest_ganache_stop(lktest_ganache *g) {
