@@ -161,7 +161,12 @@ static void exactly_once_across_reorgs_and_restarts(void **state) {
         lk_head before;
         assert_true(lk_head_tracker_latest(n.heads, &before));
         lktest_ganache_emit(f->rpc, f->logger, topic);
-        usleep(200 * 1000); /* the tracker sees it */
+        lk_head seen = before; /* the tracker sees it, so that the revert is a reorg to it */
+        for (int i = 0; i < 400 && seen.number <= before.number; i++) {
+                usleep(25 * 1000);
+                lk_head_tracker_latest(n.heads, &seen);
+        }
+        assert_int_equal(seen.number, before.number + 1);
         assert_int_equal(lk_rpc_call(f->rpc, "evm_revert", json_pack("[O]", snapshot), &result, &err), 0);
         json_decref(snapshot);
         json_decref(result);
