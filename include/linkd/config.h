@@ -44,6 +44,9 @@ typedef struct lk_evm_chain_config {
                 int64_t bump_min;       /* wei: a bump adds at least this */
                 int64_t bump_percent;
                 int64_t bump_threshold; /* blocks; 0 = never bump */
+                bool eip1559_dynamic_fees; /* send type-2 transactions */
+                int64_t tip_cap_default;   /* wei */
+                int64_t fee_cap_default;   /* wei */
         } gas_estimator;
         struct {
                 int64_t history_depth;

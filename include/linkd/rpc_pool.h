@@ -41,6 +41,15 @@ lk_rpc_pool *lk_rpc_pool_free(lk_rpc_pool *pool);
  * answers (err lists why, node by node). */
 int lk_rpc_pool_call(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
 
+/* As lk_rpc_batch, on the first live node: the params are stolen (and
+ * set to NULL) whatever happens. */
+int lk_rpc_pool_batch(lk_rpc_pool *pool, lk_rpc_request *requests, size_t count, lk_err *err);
+
+/* As lk_rpc_pool_call, for what every node should hear (a signed
+ * transaction): also to each send-only node first, whose answers are not
+ * waited for beyond their own call and do not count. */
+int lk_rpc_pool_send(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+
 /* Adds every node's entry to report. */
 void lk_rpc_pool_health(lk_rpc_pool *pool, lk_health_report *report);
 

@@ -134,6 +134,12 @@ static const setting evm_chain_settings[] = {
         {"GasEstimator", "BumpMin", NULL, T_WEI, CHAIN(gas_estimator.bump_min), "5 gwei", 0, INT64_MAX, NULL},
         {"GasEstimator", "BumpPercent", NULL, T_INT, CHAIN(gas_estimator.bump_percent), "20", 0, 1000, NULL},
         {"GasEstimator", "BumpThreshold", NULL, T_INT, CHAIN(gas_estimator.bump_threshold), "3", 0, 100000, NULL},
+        {"GasEstimator", "EIP1559DynamicFees", NULL, T_BOOL, CHAIN(gas_estimator.eip1559_dynamic_fees), "false",
+         NOLIMIT, NULL},
+        {"GasEstimator", "TipCapDefault", NULL, T_WEI, CHAIN(gas_estimator.tip_cap_default), "1 wei", 0, INT64_MAX,
+         NULL},
+        {"GasEstimator", "FeeCapDefault", NULL, T_WEI, CHAIN(gas_estimator.fee_cap_default), "100 gwei", 0,
+         INT64_MAX, NULL},
         {"HeadTracker", "HistoryDepth", NULL, T_INT, CHAIN(head_tracker.history_depth), "100", 1, 100000, NULL},
 };
 
@@ -737,6 +743,11 @@ static int check_chain(const lk_config *cfg, size_t i, lk_err *err) {
         if (c->gas_estimator.price_default > c->gas_estimator.price_max)
                 return lk_err_set(err, -EINVAL, "EVM[%zu] (chain %" PRId64 "): GasEstimator.PriceDefault exceeds PriceMax",
                                   i, c->chain_id);
+        if (c->gas_estimator.eip1559_dynamic_fees &&
+            c->gas_estimator.tip_cap_default > c->gas_estimator.fee_cap_default)
+                return lk_err_set(err, -EINVAL,
+                                  "EVM[%zu] (chain %" PRId64 "): GasEstimator.TipCapDefault exceeds FeeCapDefault", i,
+                                  c->chain_id);
         for (size_t n = 0; n < c->node_count; n++) {
                 const lk_evm_node_config *node = &c->nodes[n];
                 if (!node->name || !*node->name)

@@ -64,6 +64,7 @@ static const struct {
         {"transaction underpriced", LK_SEND_UNDERPRICED},
         {"gas price too low", LK_SEND_UNDERPRICED},
         {"max fee per gas less than block base fee", LK_SEND_UNDERPRICED},
+        {"is less than the block's baseFeePerGas", LK_SEND_UNDERPRICED}, /* ganache */
         {"insufficient funds", LK_SEND_INSUFFICIENT_FUNDS},
         {"insufficient balance", LK_SEND_INSUFFICIENT_FUNDS},
         {"exceeds the configured cap", LK_SEND_FEE_CAP_EXCEEDED},

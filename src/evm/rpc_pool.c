@@ -99,7 +99,12 @@ static bool node_at_fault(int code) {
         return code != LK_RPC_ENODE;
 }
 
-int lk_rpc_pool_call(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+/* What a pool call does on one node. */
+typedef int (*node_fn)(lk_rpc *rpc, void *arg, lk_err *err);
+
+/* fn on the first live node that answers; each node at fault is marked
+ * dead and the next one tried. */
+static int on_live_node(lk_rpc_pool *p, node_fn fn, void *arg, lk_err *err) {
         lk_buf why = LK_BUF_INIT;
         int r = -EHOSTUNREACH;
         for (size_t i = 0; i < p->count; i++) {
@@ -115,7 +120,7 @@ int lk_rpc_pool_call(lk_rpc_pool *p, const char *method, json_t *params, json_t 
                         lk_buf_printf(&why, "%s%s", why.len ? "; " : "", node_err.msg);
                         continue;
                 }
-                r = lk_rpc_call(p->nodes[i].rpc, method, params ? json_incref(params) : NULL, ret_result, &node_err);
+                r = fn(p->nodes[i].rpc, arg, &node_err);
                 if (r == 0 || !node_at_fault(r)) {
                         mark(p, i, NULL);
                         if (r < 0 && err)
@@ -129,9 +134,74 @@ int lk_rpc_pool_call(lk_rpc_pool *p, const char *method, json_t *params, json_t 
         lk_err_set(err, -EHOSTUNREACH, "chain %" PRId64 ": no RPC node answered%s%s", p->chain_id,
                    why.len ? ": " : "", lk_buf_str(&why));
 out:
-        json_decref(params);
         lk_buf_done(&why);
         return r;
+}
+
+typedef struct call_args {
+        const char *method;
+        json_t *params;
+        json_t **ret_result;
+} call_args;
+
+static int call_on(lk_rpc *rpc, void *arg, lk_err *err) {
+        call_args *a = arg;
+        return lk_rpc_call(rpc, a->method, a->params ? json_incref(a->params) : NULL, a->ret_result, err);
+}
+
+int lk_rpc_pool_call(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        call_args a = {method, params, ret_result};
+        int r = on_live_node(p, call_on, &a, err);
+        json_decref(params);
+        return r;
+}
+
+typedef struct batch_args {
+        lk_rpc_request *requests;
+        size_t count;
+} batch_args;
+
+/* Each try gets its own copy of the params, since lk_rpc_batch steals them. */
+static int batch_on(lk_rpc *rpc, void *arg, lk_err *err) {
+        batch_args *a = arg;
+        lk_rpc_request *copy = lk_calloc(a->count, sizeof *copy);
+        for (size_t i = 0; i < a->count; i++) {
+                copy[i].method = a->requests[i].method;
+                copy[i].params = a->requests[i].params ? json_incref(a->requests[i].params) : NULL;
+        }
+        int r = lk_rpc_batch(rpc, copy, a->count, err);
+        for (size_t i = 0; i < a->count; i++) {
+                if (r == 0) {
+                        a->requests[i].result = copy[i].result;
+                        a->requests[i].status = copy[i].status;
+                        a->requests[i].err = copy[i].err;
+                } else {
+                        json_decref(copy[i].result);
+                }
+        }
+        lk_free(copy);
+        return r;
+}
+
+int lk_rpc_pool_batch(lk_rpc_pool *p, lk_rpc_request *requests, size_t count, lk_err *err) {
+        batch_args a = {requests, count};
+        int r = on_live_node(p, batch_on, &a, err);
+        for (size_t i = 0; i < count; i++) {
+                json_decref(requests[i].params);
+                requests[i].params = NULL;
+        }
+        return r;
+}
+
+int lk_rpc_pool_send(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        for (size_t i = 0; i < p->count; i++) {
+                if (!p->nodes[i].send_only)
+                        continue;
+                json_t *ignored = NULL;
+                lk_rpc_call(p->nodes[i].rpc, method, json_incref(params), &ignored, NULL);
+                json_decref(ignored);
+        }
+        return lk_rpc_pool_call(p, method, params, ret_result, err);
 }
 
 void lk_rpc_pool_health(lk_rpc_pool *p, lk_health_report *report) {

@@ -218,10 +218,34 @@ static const char *const cron_fired_sqlite[] = {CRON_FIRED("TEXT") NULL};
 static const char *const cron_fired_postgres[] = {CRON_FIRED("TIMESTAMPTZ") NULL};
 static const char *const drop_cron_fired[] = {"DROP TABLE cron_fired;", NULL};
 
+/* The transaction manager: each key's next nonce, owned by the node and
+ * advanced in the same transaction that gives a transaction its nonce,
+ * and the receipts found for broadcast attempts. */
+#define TXM(NUMBER, BYTES, TIME, NOW, ID)                                                                          \
+        "CREATE TABLE evm_key_states ("                                                                            \
+        " evm_chain_id " NUMBER " NOT NULL,"                                                                       \
+        " address " BYTES " NOT NULL,"                                                                             \
+        " next_nonce BIGINT NOT NULL,"                                                                             \
+        " created_at " TIME " NOT NULL DEFAULT " NOW ","                                                           \
+        " PRIMARY KEY (evm_chain_id, address));",                                                                  \
+        "CREATE TABLE evm_receipts ("                                                                              \
+        " id " ID ","                                                                                              \
+        " tx_hash " BYTES " NOT NULL UNIQUE,"                                                                      \
+        " block_hash " BYTES " NOT NULL,"                                                                          \
+        " block_number BIGINT NOT NULL,"                                                                           \
+        " transaction_index BIGINT NOT NULL,"                                                                      \
+        " status SMALLINT NOT NULL,"                                                                               \
+        " gas_used BIGINT NOT NULL,"                                                                               \
+        " created_at " TIME " NOT NULL DEFAULT " NOW ");",
+static const char *const txm_sqlite[] = {TXM("TEXT", "BLOB", "TEXT", SQLITE_NOW, "INTEGER PRIMARY KEY") NULL};
+static const char *const txm_postgres[] = {TXM("NUMERIC(78)", "BYTEA", "TIMESTAMPTZ", "now()", "BIGSERIAL PRIMARY KEY") NULL};
+static const char *const drop_txm[] = {"DROP TABLE evm_receipts; DROP TABLE evm_key_states;", NULL};
+
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
         {"bridge response cache", {bridge_cache_sqlite, bridge_cache_postgres}, {drop_bridge_cache, drop_bridge_cache}},
         {"one-time cron firings", {cron_fired_sqlite, cron_fired_postgres}, {drop_cron_fired, drop_cron_fired}},
+        {"transaction manager", {txm_sqlite, txm_postgres}, {drop_txm, drop_txm}},
 };
 
 static int exec_all(lk_db *db, const char *const *statements, lk_err *err) {

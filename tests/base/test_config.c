@@ -280,6 +280,9 @@ static void evm_chains_and_nodes(void **state) {
         assert_int_equal(b->gas_estimator.price_default, 20000000000);
         assert_int_equal(b->gas_estimator.bump_percent, 20);
         assert_int_equal(b->gas_estimator.bump_threshold, 3);
+        assert_false(b->gas_estimator.eip1559_dynamic_fees);
+        assert_int_equal(b->gas_estimator.tip_cap_default, 1);
+        assert_int_equal(b->gas_estimator.fee_cap_default, 100000000000LL);
         assert_int_equal(b->head_tracker.history_depth, 100);
         /* printed with the URLs cut to scheme and host */
         lk_buf out = LK_BUF_INIT;
@@ -328,6 +331,9 @@ static void evm_errors(void **state) {
                 {"[[EVM]]\nChainID = 1\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'ws://x'\n[[EVM.Nodes]]\nName = 'a'\n"
                  "WSURL = 'ws://y'\n",
                  "EVM[0].Nodes[1]: Name a is also Nodes[0]'s"},
+                {"[[EVM]]\nChainID = 1\n[EVM.GasEstimator]\nEIP1559DynamicFees = true\nTipCapDefault = '2 gwei'\n"
+                 "FeeCapDefault = '1 gwei'\n[[EVM.Nodes]]\nName = 'a'\nWSURL = 'ws://x'\n",
+                 "EVM[0] (chain 1): GasEstimator.TipCapDefault exceeds FeeCapDefault"},
                 {"[[EVM]]\nChainID = 1\nEnabled = false\n", NULL},
         };
         for (size_t i = 0; i < sizeof finish / sizeof *finish; i++) {

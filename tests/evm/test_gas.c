@@ -62,6 +62,9 @@ static void send_errors(void **state) {
                 {"replacement transaction underpriced", LK_SEND_REPLACEMENT_UNDERPRICED},
                 {"transaction underpriced", LK_SEND_UNDERPRICED},
                 {"max fee per gas less than block base fee: address 0x…", LK_SEND_UNDERPRICED},
+                {"VM Exception while processing transaction: Transaction's maxFeePerGas (1) is less than the block's "
+                 "baseFeePerGas (875000000) (vm hf=shanghai -> block -> tx)",
+                 LK_SEND_UNDERPRICED},
                 {"insufficient funds for gas * price + value", LK_SEND_INSUFFICIENT_FUNDS},
                 {"tx fee (1.10 ether) exceeds the configured cap (1.00 ether)", LK_SEND_FEE_CAP_EXCEEDED},
                 {"txpool is full", LK_SEND_RETRYABLE},

@@ -36,7 +36,8 @@ static void spawn(lktest_ganache *g, const char *cli) {
         snprintf(port, sizeof port, "%u", g->port);
         snprintf(chain, sizeof chain, "%u", g->chain_id ? g->chain_id : LKTEST_GANACHE_CHAIN_ID);
         char *argv[] = {"node", (char *)cli, "--server.host", "127.0.0.1", "--server.port", port, "--chain.chainId",
-                        chain, "--wallet.deterministic", "--logging.quiet", NULL};
+                        chain, "--wallet.deterministic", "--logging.quiet", "--miner.instamine",
+                        g->strict ? "strict" : "eager", NULL};
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);

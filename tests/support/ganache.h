@@ -5,6 +5,7 @@
 #ifndef LKTEST_GANACHE_H
 #define LKTEST_GANACHE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define LKTEST_GANACHE_CHAIN_ID 1337
@@ -15,6 +16,7 @@ typedef struct lktest_ganache {
         pid_t pid;
         unsigned port;     /* 0 before the start: a free one is taken */
         unsigned chain_id; /* 0: LKTEST_GANACHE_CHAIN_ID */
+        bool strict;       /* instamine "strict": a transaction the block cannot take stays pending */
         char url[64];
 } lktest_ganache;
 
