@@ -5,7 +5,9 @@
  * answers to other ids, node errors, large and fragmented messages, an
  * oversized one, invalid notifications and dropped connections, each the
  * right error naming the node and never its URL, and after a drop a new
- * connection and a new subscription. */
+ * connection and a new subscription.  The head tracker with newHeads
+ * polls as soon as a block is mined, and polls alone, saying so in its
+ * health report, while the subscription is down. */
 #include "lktest.h"
 #include "ganache.h"
 
@@ -20,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "linkd/alloc.h"
+#include "linkd/head_tracker.h"
 #include "linkd/heads.h"
 #include "linkd/rpc.h"
 #include "linkd/rpc_ws.h"
@@ -211,6 +214,77 @@ static void new_heads_on_ganache(void **state) {
         usleep(100 * 1000);
         assert_int_equal(SEEN(&c->seen, count), 3);
         assert_int_equal(status_of(c->ws).heads, 3);
+}
+
+/* ---- the head tracker with newHeads ---- */
+
+static lk_head_tracker *start_tracker(lk_rpc *http, lk_rpc_ws *ws, lk_usec poll_interval) {
+        lk_head_tracker *t = NULL;
+        lk_err err = LK_ERR_INIT;
+        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = http, .ws = ws,
+                                     .poll_interval = poll_interval};
+        if (lk_head_tracker_new(&o, &t, &err) < 0 || lk_service_start(lk_head_tracker_service(t), NULL, &err) < 0)
+                fail_msg("%s", err.msg);
+        return t;
+}
+
+static int64_t tracked_number(lk_head_tracker *t) {
+        lk_head h;
+        return lk_head_tracker_latest(t, &h) ? h.number : -1;
+}
+
+/* The tracker's health entry name: NULL when passing. */
+static char *health_of(lk_head_tracker *t, const char *name) {
+        lk_health_report *report = lk_health_report_new();
+        lk_service_health_report(lk_head_tracker_service(t), report);
+        return lktest_health_entry(report, name);
+}
+
+static void stop_and_free(lk_head_tracker *t) {
+        lk_service_close(lk_head_tracker_service(t), NULL);
+        lk_head_tracker_free(t);
+}
+
+static void tracker_polls_when_a_head_is_announced(void **state) {
+        chain *c = *state;
+        lk_head_tracker *t = start_tracker(c->http, c->ws, 30 * LK_USEC_PER_SEC);
+        WAIT_FOR(tracked_number(t) == 0 && status_of(c->ws).subscribed);
+        assert_null(health_of(t, "EVM.1337.HeadTracker.Subscription"));
+        for (int64_t n = 1; n <= 3; n++) {
+                lk_usec start = lk_now_monotonic();
+                lktest_ganache_mine(c->http, 1, 0);
+                WAIT_FOR(tracked_number(t) == n);
+                /* a poll of its own would come after 30 s */
+                assert_true(lk_now_monotonic() - start < 5 * LK_USEC_PER_SEC);
+        }
+        assert_null(health_of(t, "EVM.1337.HeadTracker"));
+        stop_and_free(t);
+        /* the tracker is no longer the client's subscriber */
+        assert_false(status_of(c->ws).subscribed);
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_rpc_ws_subscribe_heads(c->ws, on_head, &c->seen, &err), 0);
+        lk_rpc_ws_unsubscribe_heads(c->ws);
+}
+
+static void tracker_polls_while_the_subscription_is_down(void **state) {
+        chain *c = *state;
+        lk_rpc_ws *dead = NULL;
+        lk_err err = LK_ERR_INIT;
+        lk_rpc_ws_options o = {.name = "gone", .url = "ws://127.0.0.1:1/v3/KEY", .backoff_min = 50 * LK_USEC_PER_MSEC,
+                               .backoff_max = 200 * LK_USEC_PER_MSEC};
+        assert_int_equal(lk_rpc_ws_new(&o, &dead, &err), 0);
+        lk_head_tracker *t = start_tracker(c->http, dead, 50 * LK_USEC_PER_MSEC);
+        lktest_ganache_mine(c->http, 2, 0);
+        WAIT_FOR(tracked_number(t) == 2);
+        char *why = health_of(t, "EVM.1337.HeadTracker.Subscription");
+        assert_non_null(why);
+        assert_non_null(strstr(why, "no newHeads subscription (RPC node gone: "));
+        assert_non_null(strstr(why, "): polling every 50ms instead"));
+        assert_null(strstr(why, "KEY"));
+        lk_free(why);
+        assert_null(health_of(t, "EVM.1337.HeadTracker"));
+        stop_and_free(t);
+        lk_rpc_ws_free(dead);
 }
 
 /* ---- against a misbehaving server ---- */
@@ -692,6 +766,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(calls_on_ganache, chain_setup, chain_teardown),
                 cmocka_unit_test_setup_teardown(concurrent_calls, chain_setup, chain_teardown),
                 cmocka_unit_test_setup_teardown(new_heads_on_ganache, chain_setup, chain_teardown),
+                cmocka_unit_test_setup_teardown(tracker_polls_when_a_head_is_announced, chain_setup, chain_teardown),
+                cmocka_unit_test_setup_teardown(tracker_polls_while_the_subscription_is_down, chain_setup,
+                                                chain_teardown),
                 cmocka_unit_test_setup_teardown(answers_and_node_errors, bad_setup, bad_teardown),
                 cmocka_unit_test_setup_teardown(garbage_breaks_the_connection, bad_setup, bad_teardown),
                 cmocka_unit_test_setup_teardown(silence_and_wrong_ids_time_out, bad_setup, bad_teardown),
