@@ -369,6 +369,11 @@ static bool answered(lk_rpc_ws *ws, json_t *msg) {
                 ws->unsubscribe_id = 0;
         } else if (n && (c = take_call_locked(ws, n))) {
                 c->status = lk__jsonrpc_result(ws->name, c->method, msg, &c->result, &c->err);
+                /* the result leaves the message here, under the lock: the
+                 * message is freed on this thread and the result on the
+                 * caller's, and jansson's reference counts alone do not
+                 * order the two frees */
+                json_object_del(msg, "result");
                 c->done = true;
                 pthread_cond_signal(&c->answered);
         } else {
