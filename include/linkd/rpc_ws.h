@@ -44,6 +44,7 @@ typedef struct lk_rpc_ws_options {
         lk_usec backoff_min;   /* the first wait before connecting again; 0 = 1 s */
         lk_usec backoff_max;   /* 0 = 30 s */
         size_t max_message;    /* the largest message taken; 0 = 32 MiB */
+        const char *ca_file;   /* wss://: the CAs to trust (PEM); NULL: the system's */
         lk_rpc_ws_state_fn on_state; /* may be NULL */
         void *arg;
 } lk_rpc_ws_options;

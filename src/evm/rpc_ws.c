@@ -531,7 +531,9 @@ int lk_rpc_ws_new(const lk_rpc_ws_options *o, lk_rpc_ws **ret, lk_err *err) {
         info.connect_timeout_secs = secs;
         if (ws->tls) {
                 info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-                if (access(CA_BUNDLE, R_OK) == 0)
+                if (o->ca_file)
+                        info.client_ssl_ca_filepath = o->ca_file;
+                else if (access(CA_BUNDLE, R_OK) == 0)
                         info.client_ssl_ca_filepath = CA_BUNDLE;
         }
         ws->context = lws_create_context(&info);
