@@ -6,9 +6,16 @@
  * point), and, with a store, keeps the heads in evm_heads so that a
  * restart continues from them.
  *
+ * With a WebSocket client it also subscribes to newHeads, and a head the
+ * node announces ends the wait for the next poll at once: the poll, not
+ * the notification, is what the chain is taken from, so a notification
+ * lost or invalid costs only time, and while the subscription is down
+ * the polling goes on at its interval alone.
+ *
  * Its health report: failing while the last poll failed, with why
- * (the node named, never its URL).  The WebSocket newHeads subscription
- * is to come; polling is its fallback. */
+ * (the node named, never its URL); with a WebSocket client,
+ * "<name>.Subscription" fails while the subscription is down, saying
+ * that it polls instead. */
 #ifndef LINKD_HEAD_TRACKER_H
 #define LINKD_HEAD_TRACKER_H
 
@@ -19,6 +26,7 @@
 #include "linkd/heads.h"
 #include "linkd/log.h"
 #include "linkd/rpc.h"
+#include "linkd/rpc_ws.h"
 #include "linkd/service.h"
 #include "linkd/store.h"
 #include "linkd/time.h"
@@ -40,6 +48,8 @@ typedef struct lk_head_tracker_options {
         lk_usec poll_interval; /* 0 = 1 s */
         lk_head_fn on_head;    /* may be NULL */
         void *arg;
+        lk_rpc_ws *ws;         /* borrowed; NULL: polling only.  Its newHeads
+                                * subscriber while the tracker runs */
 } lk_head_tracker_options;
 
 int lk_head_tracker_new(const lk_head_tracker_options *options, lk_head_tracker **ret, lk_err *err);

@@ -1,6 +1,6 @@
 /* See include/linkd/head_tracker.h.  One thread per chain: poll, add,
  * fill gaps, store, report; a condition variable makes its sleep end at
- * once on close. */
+ * once on close, or on a head from the newHeads subscription. */
 #include "linkd/head_tracker.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "linkd/alloc.h"
+#include "linkd/buf.h"
 #include "linkd/ctx.h"
 
 #define DEFAULT_DEPTH 100
@@ -20,13 +21,16 @@ struct lk_head_tracker {
         lk_service service;
         lk_once once;
         char name[64];
+        char subscription_name[80];
         lk_head_tracker_options o;
+        bool subscribed_ws;       /* the tracker is its WebSocket client's subscriber */
 
-        pthread_mutex_t lock;     /* chain, error, stop */
+        pthread_mutex_t lock;     /* chain, error, stop, kicked */
         pthread_cond_t wake;
         lk_head_chain *chain;
         char *error;              /* why the last poll failed; NULL when it did not */
         bool stop, thread_running;
+        bool kicked;              /* a head was announced: poll now */
         pthread_t thread;
 };
 
@@ -206,6 +210,16 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
         return r;
 }
 
+/* On the WebSocket client's thread: only wakes the poll loop. */
+static void on_announced(void *arg, const lk_head *head) {
+        (void)head;
+        lk_head_tracker *t = arg;
+        pthread_mutex_lock(&t->lock);
+        t->kicked = true;
+        pthread_cond_broadcast(&t->wake);
+        pthread_mutex_unlock(&t->lock);
+}
+
 static void *run(void *arg) {
         lk_head_tracker *t = arg;
         pthread_setname_np(pthread_self(), "lk-heads");
@@ -223,16 +237,23 @@ static void *run(void *arg) {
                                 lk_log_error(t->o.log, "cannot poll the chain's head", LK_INT("chain_id", t->o.chain_id),
                                              LK_ERROR(&err));
                 }
-                if (!t->stop) {
-                        struct timespec until = lk_deadline_after(t->o.poll_interval);
-                        pthread_cond_timedwait(&t->wake, &t->lock, &until);
-                }
+                struct timespec until = lk_deadline_after(t->o.poll_interval);
+                while (!t->stop && !t->kicked)
+                        if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == ETIMEDOUT)
+                                break;
+                t->kicked = false;
         }
         pthread_mutex_unlock(&t->lock);
         return NULL;
 }
 
 /* ---- the service ---- */
+
+static void unsubscribe(lk_head_tracker *t) {
+        if (t->subscribed_ws)
+                lk_rpc_ws_unsubscribe_heads(t->o.ws);
+        t->subscribed_ws = false;
+}
 
 static int start_locked(void *arg, lk_err *err) {
         lk_head_tracker *t = arg;
@@ -245,9 +266,19 @@ static int start_locked(void *arg, lk_err *err) {
                 }
         }
         t->stop = false;
+        if (t->o.ws) {
+                int r = lk_rpc_ws_subscribe_heads(t->o.ws, on_announced, t, err);
+                if (r < 0) {
+                        lk_err_prefix(err, "%s", t->name);
+                        return r;
+                }
+                t->subscribed_ws = true;
+        }
         int r = pthread_create(&t->thread, NULL, run, t);
-        if (r != 0)
+        if (r != 0) {
+                unsubscribe(t);
                 return lk_err_set(err, -r, "%s: cannot start its thread: %s", t->name, strerror(r));
+        }
         t->thread_running = true;
         return 0;
 }
@@ -255,6 +286,7 @@ static int start_locked(void *arg, lk_err *err) {
 static int stop_locked(void *arg, lk_err *err) {
         (void)err;
         lk_head_tracker *t = arg;
+        unsubscribe(t);
         pthread_mutex_lock(&t->lock);
         t->stop = true;
         pthread_cond_broadcast(&t->wake);
@@ -289,6 +321,21 @@ static void tracker_health(lk_service *service, lk_health_report *report) {
                 snprintf(text, sizeof text, "%s", t->error);
         pthread_mutex_unlock(&t->lock);
         lk_health_report_set(report, t->name, *text ? text : NULL);
+        if (!t->o.ws)
+                return;
+        lk_rpc_ws_status st;
+        lk_rpc_ws_status_get(t->o.ws, &st);
+        if (st.subscribed) {
+                lk_health_report_set(report, t->subscription_name, NULL);
+                return;
+        }
+        lk_buf every = LK_BUF_INIT;
+        lk_duration_format(&every, t->o.poll_interval);
+        lk_err why = LK_ERR_INIT;
+        lk_err_set(&why, -ENOTCONN, "no newHeads subscription (%s): polling every %s instead", st.error,
+                   lk_buf_str(&every));
+        lk_buf_done(&every);
+        lk_health_report_set(report, t->subscription_name, why.msg);
 }
 
 static const lk_service_vtable tracker_vtable = {
@@ -307,6 +354,7 @@ int lk_head_tracker_new(const lk_head_tracker_options *o, lk_head_tracker **ret,
         if (t->o.poll_interval <= 0)
                 t->o.poll_interval = DEFAULT_POLL;
         snprintf(t->name, sizeof t->name, "EVM.%" PRId64 ".HeadTracker", o->chain_id);
+        snprintf(t->subscription_name, sizeof t->subscription_name, "%s.Subscription", t->name);
         lk_once_init(&t->once);
         t->service = (lk_service){.vtable = &tracker_vtable, .name = t->name, .once = &t->once};
         pthread_mutex_init(&t->lock, NULL);

@@ -13,6 +13,8 @@
 #include "linkd/heads.h"
 #include "linkd/hex.h"
 
+#include "evm/jsonrpc.h"
+
 #define DEFAULT_TIMEOUT (10 * LK_USEC_PER_SEC)
 #define MAX_RESPONSE (64u << 20) /* a block with its transactions, a page of logs */
 
@@ -102,24 +104,23 @@ static int exchange(lk_rpc *rpc, const char *body, json_t **ret, lk_err *err) {
         return r;
 }
 
-static json_t *request_object(const char *method, json_t *params, uint64_t id) {
+json_t *lk__jsonrpc_request(const char *method, json_t *params, uint64_t id) {
         return json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method, "params",
                          params ? params : json_array());
 }
 
-/* A response object's result, or its error. */
-static int result_of(const lk_rpc *rpc, const char *method, json_t *response, json_t **ret, lk_err *err) {
+int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, lk_err *err) {
         if (!json_is_object(response))
-                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is not an object", rpc->name, method);
+                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is not an object", node, method);
         json_t *error = json_object_get(response, "error");
         if (error && !json_is_null(error)) {
                 const char *message = json_string_value(json_object_get(error, "message"));
-                return lk_err_set(err, LK_RPC_ENODE, "RPC node %s: %s: %s", rpc->name, method,
+                return lk_err_set(err, LK_RPC_ENODE, "RPC node %s: %s: %s", node, method,
                                   message ? message : "error without a message");
         }
         json_t *result = json_object_get(response, "result");
         if (!result)
-                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer has no result", rpc->name, method);
+                return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer has no result", node, method);
         *ret = json_incref(result);
         return 0;
 }
@@ -127,7 +128,7 @@ static int result_of(const lk_rpc *rpc, const char *method, json_t *response, js
 int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
         pthread_mutex_lock(&rpc->lock);
         uint64_t id = rpc->next_id++;
-        json_t *request = request_object(method, params, id);
+        json_t *request = lk__jsonrpc_request(method, params, id);
         char *body = json_dumps(request, JSON_COMPACT);
         json_decref(request);
         json_t *response = NULL;
@@ -140,7 +141,7 @@ int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_re
         if (json_is_object(response) && (!json_is_integer(got_id) || (uint64_t)json_integer_value(got_id) != id))
                 r = lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is for another request", rpc->name, method);
         else
-                r = result_of(rpc, method, response, ret_result, err);
+                r = lk__jsonrpc_result(rpc->name, method, response, ret_result, err);
         json_decref(response);
         return r;
 }
@@ -153,7 +154,7 @@ int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *er
         rpc->next_id += count;
         json_t *batch = json_array();
         for (size_t i = 0; i < count; i++) {
-                json_array_append_new(batch, request_object(requests[i].method, requests[i].params, first + i));
+                json_array_append_new(batch, lk__jsonrpc_request(requests[i].method, requests[i].params, first + i));
                 requests[i].params = NULL;
                 requests[i].result = NULL;
                 requests[i].status = lk_err_set(&requests[i].err, -EPROTO, "RPC node %s: %s: no answer in the batch",
@@ -181,7 +182,8 @@ int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *er
                 if (k >= count || requests[k].result)
                         continue;
                 lk_err_clear(&requests[k].err);
-                requests[k].status = result_of(rpc, requests[k].method, response, &requests[k].result, &requests[k].err);
+                requests[k].status = lk__jsonrpc_result(rpc->name, requests[k].method, response, &requests[k].result,
+                                                         &requests[k].err);
         }
         json_decref(responses);
         return 0;

@@ -25,6 +25,7 @@
 
 #include "linkd/alloc.h"
 #include "linkd/buf.h"
+#include "linkd/health.h"
 
 extern char **environ;
 
@@ -435,6 +436,17 @@ char *lktest_run_expect(const char *const *argv, int want_status, const char *st
                 fail_msg("linkd %s: stderr lacks \"%s\": %s", argv[0], stderr_has, err);
         lk_free(err);
         return out;
+}
+
+char *lktest_health_entry(lk_health_report *report, const char *name) {
+        const char *error = NULL;
+        if (!lk_health_report_get(report, name, &error)) {
+                lk_health_report_free(report);
+                fail_msg("no health entry %s", name);
+        }
+        char *copy = error ? lk_strdup(error) : NULL;
+        lk_health_report_free(report);
+        return copy;
 }
 
 json_t *lktest_json(const char *text) {

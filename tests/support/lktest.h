@@ -86,6 +86,11 @@ unsigned lktest_port_from_log(const char *line);
 struct json_t;
 struct json_t *lktest_json(const char *text);
 
+/* The entry name of report (a copy to lk_free; NULL: passing), and
+ * report freed; fails the test when report has no such entry. */
+struct lk_health_report;
+char *lktest_health_entry(struct lk_health_report *report, const char *name);
+
 /* hex (an optional 0x, then at most 2·len digits) into out, as a
  * big-endian number left-padded with zeros; fails the test on bad hex. */
 void lktest_unhex(const char *hex, uint8_t *out, size_t len);
