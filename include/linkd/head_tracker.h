@@ -25,7 +25,7 @@
 #include "linkd/err.h"
 #include "linkd/heads.h"
 #include "linkd/log.h"
-#include "linkd/rpc.h"
+#include "linkd/rpc_pool.h"
 #include "linkd/rpc_ws.h"
 #include "linkd/service.h"
 #include "linkd/store.h"
@@ -41,7 +41,7 @@ typedef void (*lk_head_fn)(void *arg, const lk_head *head, const lk_head_update 
 
 typedef struct lk_head_tracker_options {
         int64_t chain_id;
-        lk_rpc *rpc;           /* borrowed */
+        lk_rpc_pool *rpc;      /* borrowed: the chain's nodes */
         lk_store *store;       /* borrowed; NULL: heads in memory only */
         lk_log *log;           /* borrowed; may be NULL */
         size_t history_depth;  /* 0 = 100 */

@@ -22,7 +22,7 @@
 #include "linkd/err.h"
 #include "linkd/head_tracker.h"
 #include "linkd/log.h"
-#include "linkd/rpc.h"
+#include "linkd/rpc_pool.h"
 #include "linkd/store.h"
 
 typedef struct lk_log_broadcaster lk_log_broadcaster;
@@ -34,7 +34,7 @@ typedef int (*lk_log_fn)(void *arg, const lk_evm_log *log);
 
 typedef struct lk_log_broadcaster_options {
         int64_t chain_id;
-        lk_rpc *rpc;             /* borrowed */
+        lk_rpc_pool *rpc;        /* borrowed: the chain's nodes */
         lk_store *store;         /* borrowed; where consumption is recorded */
         lk_head_tracker *heads;  /* borrowed: canonical hashes */
         int64_t finality_depth;  /* how far back a restart looks */

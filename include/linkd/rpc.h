@@ -97,5 +97,10 @@ typedef struct lk_rpc_logs {
 int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
                     const uint8_t *topics, size_t topic_count, lk_rpc_logs *ret, lk_err *err);
 void lk_rpc_logs_free(lk_rpc_logs *logs);
+/* The two halves of lk_rpc_get_logs, for other transports: the filter
+ * object of eth_getLogs's params, and its answer (stolen) decoded. */
+json_t *lk_rpc_logs_filter(uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
+                           const uint8_t *topics, size_t topic_count);
+int lk_rpc_logs_decode(json_t *result, lk_rpc_logs *ret, lk_err *err);
 
 #endif

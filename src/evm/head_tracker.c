@@ -107,7 +107,7 @@ static int load_heads(lk_db *db, void *arg, lk_err *err) {
 
 static int fetch_latest(lk_head_tracker *t, lk_head *ret, lk_err *err) {
         json_t *block = NULL;
-        int r = lk_rpc_call(t->o.rpc, "eth_getBlockByNumber", json_pack("[sb]", "latest", 0), &block, err);
+        int r = lk_rpc_pool_call(t->o.rpc, "eth_getBlockByNumber", json_pack("[sb]", "latest", 0), &block, err);
         if (r == 0 && (r = lk_rpc_block_head(block, ret, err)) < 0)
                 lk_err_prefix(err, "eth_getBlockByNumber(latest)");
         json_decref(block);
@@ -122,7 +122,7 @@ static int fetch_range(lk_head_tracker *t, int64_t from, int64_t to, lk_head *ou
                 requests[i].method = "eth_getBlockByNumber";
                 requests[i].params = json_pack("[ob]", lk_rpc_quantity_json((uint64_t)(from + (int64_t)i)), 0);
         }
-        int r = lk_rpc_batch(t->o.rpc, requests, n, err);
+        int r = lk_rpc_pool_batch(t->o.rpc, requests, n, err);
         size_t count = 0;
         for (size_t i = 0; i < n; i++) {
                 if (r == 0 && requests[i].status == 0 && json_is_object(requests[i].result) &&

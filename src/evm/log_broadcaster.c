@@ -167,7 +167,10 @@ static int fetch(lk_log_broadcaster *b, int64_t from, int64_t to, lk_err *err) {
         for (int64_t lo = from; n && r == 0 && lo <= to; lo += MAX_RANGE) {
                 int64_t hi = lo + MAX_RANGE - 1 < to ? lo + MAX_RANGE - 1 : to;
                 lk_rpc_logs logs;
-                if ((r = lk_rpc_get_logs(b->o.rpc, (uint64_t)lo, (uint64_t)hi, addresses, n, NULL, 0, &logs, err)) < 0)
+                json_t *result = NULL;
+                json_t *filter = lk_rpc_logs_filter((uint64_t)lo, (uint64_t)hi, addresses, n, NULL, 0);
+                if ((r = lk_rpc_pool_call(b->o.rpc, "eth_getLogs", json_pack("[o]", filter), &result, err)) < 0 ||
+                    (r = lk_rpc_logs_decode(result, &logs, err)) < 0)
                         break;
                 pthread_mutex_lock(&b->lock);
                 for (size_t k = 0; k < logs.count; k++)

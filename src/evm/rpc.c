@@ -356,8 +356,8 @@ int lk_rpc_log(const json_t *log, lk_evm_log *ret, lk_err *err) {
         return 0;
 }
 
-int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
-                    const uint8_t *topics, size_t topic_count, lk_rpc_logs *ret, lk_err *err) {
+json_t *lk_rpc_logs_filter(uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
+                           const uint8_t *topics, size_t topic_count) {
         json_t *filter = json_pack("{s:o, s:o}", "fromBlock", lk_rpc_quantity_json(from), "toBlock",
                                    lk_rpc_quantity_json(to));
         if (address_count) {
@@ -372,19 +372,20 @@ int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addr
                         json_array_append_new(first, lk_rpc_hex(topics + 32 * i, 32));
                 json_object_set_new(filter, "topics", json_pack("[o]", first));
         }
-        json_t *result = NULL;
-        int r = lk_rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &result, err);
-        if (r < 0)
-                return r;
+        return filter;
+}
+
+int lk_rpc_logs_decode(json_t *result, lk_rpc_logs *ret, lk_err *err) {
         if (!json_is_array(result)) {
                 json_decref(result);
-                return lk_err_set(err, -EPROTO, "RPC node %s: eth_getLogs: the answer is not a list", rpc->name);
+                return lk_err_set(err, -EPROTO, "eth_getLogs: the answer is not a list");
         }
         lk_rpc_logs logs = {.json = result, .count = 0};
         logs.items = lk_calloc(json_array_size(result) ? json_array_size(result) : 1, sizeof *logs.items);
         for (size_t i = 0; i < json_array_size(result); i++) {
-                if ((r = lk_rpc_log(json_array_get(result, i), &logs.items[logs.count], err)) < 0) {
-                        lk_err_prefix(err, "RPC node %s: eth_getLogs[%zu]", rpc->name, i);
+                int r = lk_rpc_log(json_array_get(result, i), &logs.items[logs.count], err);
+                if (r < 0) {
+                        lk_err_prefix(err, "eth_getLogs[%zu]", i);
                         lk_rpc_logs_free(&logs);
                         return -EPROTO;
                 }
@@ -392,6 +393,18 @@ int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addr
         }
         *ret = logs;
         return 0;
+}
+
+int lk_rpc_get_logs(lk_rpc *rpc, uint64_t from, uint64_t to, const uint8_t *addresses, size_t address_count,
+                    const uint8_t *topics, size_t topic_count, lk_rpc_logs *ret, lk_err *err) {
+        json_t *filter = lk_rpc_logs_filter(from, to, addresses, address_count, topics, topic_count);
+        json_t *result = NULL;
+        int r = lk_rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &result, err);
+        if (r < 0)
+                return r;
+        if ((r = lk_rpc_logs_decode(result, ret, err)) < 0)
+                lk_err_prefix(err, "RPC node %s", rpc->name);
+        return r;
 }
 
 void lk_rpc_logs_free(lk_rpc_logs *logs) {

@@ -17,6 +17,7 @@ typedef struct fixture {
         lktest_ganache ganache;
         lktest_db *db; /* NULL: no store */
         lk_rpc *rpc;
+        lk_rpc_pool *pool; /* the tracker's */
         pthread_mutex_t lock;
         int reorgs, heads;
         int64_t last_fork;
@@ -28,6 +29,7 @@ static int setup_chain(void **state) {
         fixture *f = lk_calloc(1, sizeof *f);
         lktest_ganache_start(&f->ganache);
         lk_err err = LK_ERR_INIT;
+        f->pool = lktest_pool_of("ganache", f->ganache.url, LKTEST_GANACHE_CHAIN_ID, 0);
         if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
                 fail_msg("%s", err.msg);
         pthread_mutex_init(&f->lock, NULL);
@@ -46,6 +48,7 @@ static int teardown_chain(void **state) {
         fixture *f = *state;
         stop_tracker(f);
         lk_rpc_free(f->rpc);
+        lk_rpc_pool_free(f->pool);
         lktest_ganache_stop(&f->ganache);
         pthread_mutex_destroy(&f->lock);
         lk_free(f);
@@ -83,7 +86,7 @@ static void on_head(void *arg, const lk_head *head, const lk_head_update *update
 static lk_head_tracker *tracker(fixture *f) {
         lk_head_tracker *t = NULL;
         lk_err err = LK_ERR_INIT;
-        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc,
+        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool,
                                      .store = f->db ? f->db->store : NULL, .history_depth = 50,
                                      .poll_interval = 30 * LK_USEC_PER_MSEC, .on_head = on_head, .arg = f};
         if (lk_head_tracker_new(&o, &t, &err) < 0 || lk_service_start(lk_head_tracker_service(t), NULL, &err) < 0)
@@ -202,7 +205,7 @@ static void continues_from_stored_heads(void **state) {
         /* a new tracker knows the old heads before it polls */
         lk_head_tracker *again = NULL;
         lk_err err = LK_ERR_INIT;
-        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+        lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
                                      .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
         assert_int_equal(lk_head_tracker_new(&o, &again, &err), 0);
         f->running = again;
@@ -219,12 +222,8 @@ static void continues_from_stored_heads(void **state) {
 
 static void a_dead_node_is_unhealthy(void **state) {
         (void)state;
-        lk_rpc *rpc = NULL;
         lk_err err = LK_ERR_INIT;
-        assert_int_equal(lk_rpc_new(&(lk_rpc_options){.name = "gone", .url = "http://127.0.0.1:1/KEY",
-                                                      .timeout = 200 * LK_USEC_PER_MSEC},
-                                    &rpc, &err),
-                         0);
+        lk_rpc_pool *rpc = lktest_pool_of("gone", "http://127.0.0.1:1/KEY", 5, 200 * LK_USEC_PER_MSEC);
         lk_head_tracker *t = NULL;
         lk_head_tracker_options o = {.chain_id = 5, .rpc = rpc, .poll_interval = 20 * LK_USEC_PER_MSEC};
         assert_int_equal(lk_head_tracker_new(&o, &t, &err), 0);
@@ -244,7 +243,7 @@ static void a_dead_node_is_unhealthy(void **state) {
         lk_health_report_free(report);
         lk_service_close(lk_head_tracker_service(t), NULL);
         lk_head_tracker_free(t);
-        lk_rpc_free(rpc);
+        lk_rpc_pool_free(rpc);
 }
 
 int main(void) {

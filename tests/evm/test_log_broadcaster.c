@@ -29,6 +29,7 @@ typedef struct fixture {
         lktest_ganache ganache;
         lktest_db *db;
         lk_rpc *rpc;
+        lk_rpc_pool *pool; /* the tracker's and the broadcaster's */
         uint8_t logger[20];
         pthread_mutex_t lock;
         int delivered;
@@ -45,6 +46,7 @@ static int setup(void **state) {
         f->db = *state;
         lktest_ganache_start(&f->ganache);
         lk_err err = LK_ERR_INIT;
+        f->pool = lktest_pool_of("ganache", f->ganache.url, LKTEST_GANACHE_CHAIN_ID, 0);
         if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
                 fail_msg("%s", err.msg);
         pthread_mutex_init(&f->lock, NULL);
@@ -66,6 +68,7 @@ static int teardown(void **state) {
         void *db = f->db;
         stop(&f->running);
         lk_rpc_free(f->rpc);
+        lk_rpc_pool_free(f->pool);
         lktest_ganache_stop(&f->ganache);
         pthread_mutex_destroy(&f->lock);
         lk_free(f);
@@ -100,11 +103,11 @@ static int on_log(void *arg, const lk_evm_log *log) {
 static node start(fixture *f) {
         node n = {NULL, NULL};
         lk_err err = LK_ERR_INIT;
-        lk_head_tracker_options to = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+        lk_head_tracker_options to = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
                                       .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
         if (lk_head_tracker_new(&to, &n.heads, &err) < 0)
                 fail_msg("%s", err.msg);
-        lk_log_broadcaster_options bo = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->rpc, .store = f->db->store,
+        lk_log_broadcaster_options bo = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
                                          .heads = n.heads, .finality_depth = 50};
         if (lk_log_broadcaster_new(&bo, &n.logs, &err) < 0)
                 fail_msg("%s", err.msg);

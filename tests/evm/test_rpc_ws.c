@@ -106,6 +106,7 @@ static lk_rpc_ws_status status_of(lk_rpc_ws *ws) {
 typedef struct chain {
         lktest_ganache ganache;
         lk_rpc *http;
+        lk_rpc_pool *pool; /* the head tracker's */
         lk_rpc_ws *ws;
         heads_seen seen;
 } chain;
@@ -117,6 +118,7 @@ static int chain_setup(void **state) {
         char url[80];
         snprintf(url, sizeof url, "ws://127.0.0.1:%u", c->ganache.port);
         lk_err err = LK_ERR_INIT;
+        c->pool = lktest_pool_of("ganache-http", c->ganache.url, LKTEST_GANACHE_CHAIN_ID, 0);
         if (lk_rpc_new(&(lk_rpc_options){.name = "ganache-http", .url = c->ganache.url}, &c->http, &err) < 0 ||
             lk_rpc_ws_new(&(lk_rpc_ws_options){.name = "ganache", .url = url, .on_state = on_state, .arg = &c->seen},
                           &c->ws, &err) < 0)
@@ -129,6 +131,7 @@ static int chain_teardown(void **state) {
         chain *c = *state;
         lk_rpc_ws_free(c->ws);
         lk_rpc_free(c->http);
+        lk_rpc_pool_free(c->pool);
         lktest_ganache_stop(&c->ganache);
         pthread_mutex_destroy(&c->seen.lock);
         lk_free(c);
@@ -238,7 +241,7 @@ static void new_heads_on_ganache(void **state) {
 
 /* ---- the head tracker with newHeads ---- */
 
-static lk_head_tracker *start_tracker(lk_rpc *http, lk_rpc_ws *ws, lk_usec poll_interval) {
+static lk_head_tracker *start_tracker(lk_rpc_pool *http, lk_rpc_ws *ws, lk_usec poll_interval) {
         lk_head_tracker *t = NULL;
         lk_err err = LK_ERR_INIT;
         lk_head_tracker_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = http, .ws = ws,
@@ -267,7 +270,7 @@ static void stop_and_free(lk_head_tracker *t) {
 
 static void tracker_polls_when_a_head_is_announced(void **state) {
         chain *c = *state;
-        lk_head_tracker *t = start_tracker(c->http, c->ws, 30 * LK_USEC_PER_SEC);
+        lk_head_tracker *t = start_tracker(c->pool, c->ws, 30 * LK_USEC_PER_SEC);
         WAIT_FOR(tracked_number(t) == 0 && status_of(c->ws).subscribed);
         assert_null(health_of(t, "EVM.1337.HeadTracker.Subscription"));
         for (int64_t n = 1; n <= 3; n++) {
@@ -293,7 +296,7 @@ static void tracker_polls_while_the_subscription_is_down(void **state) {
         lk_rpc_ws_options o = {.name = "gone", .url = "ws://127.0.0.1:1/v3/KEY", .backoff_min = 50 * LK_USEC_PER_MSEC,
                                .backoff_max = 200 * LK_USEC_PER_MSEC};
         assert_int_equal(lk_rpc_ws_new(&o, &dead, &err), 0);
-        lk_head_tracker *t = start_tracker(c->http, dead, 50 * LK_USEC_PER_MSEC);
+        lk_head_tracker *t = start_tracker(c->pool, dead, 50 * LK_USEC_PER_MSEC);
         lktest_ganache_mine(c->http, 2, 0);
         WAIT_FOR(tracked_number(t) == 2);
         char *why = health_of(t, "EVM.1337.HeadTracker.Subscription");

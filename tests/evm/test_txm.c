@@ -46,10 +46,7 @@ static int start_fixture(void **state, bool strict) {
         lk_err err = LK_ERR_INIT;
         if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
                 fail_msg("%s", err.msg);
-        lk_rpc_pool_node node = {.name = "ganache", .http_url = f->ganache.url};
-        if (lk_rpc_pool_new(&(lk_rpc_pool_options){.chain_id = LKTEST_GANACHE_CHAIN_ID, .nodes = &node, .node_count = 1},
-                            &f->pool, &err) < 0)
-                fail_msg("%s", err.msg);
+        f->pool = lktest_pool_of("ganache", f->ganache.url, LKTEST_GANACHE_CHAIN_ID, 0);
         uint8_t secret[32];
         lktest_unhex(LKTEST_GANACHE_KEY0, secret, 32);
         if (lk_eth_key_from_secret(&f->key, secret, &err) < 0)

@@ -175,3 +175,14 @@ void lktest_ganache_mine(lk_rpc *rpc, int count, int64_t timestamp) {
                 json_decref(result);
         }
 }
+
+lk_rpc_pool *lktest_pool_of(const char *name, const char *url, int64_t chain_id, lk_usec timeout) {
+        lk_rpc_pool_node node = {.name = name, .http_url = url};
+        lk_rpc_pool *pool = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_rpc_pool_new(&(lk_rpc_pool_options){.chain_id = chain_id, .nodes = &node, .node_count = 1,
+                                                   .timeout = timeout},
+                            &pool, &err) < 0)
+                fail_msg("%s", err.msg);
+        return pool;
+}

@@ -30,6 +30,11 @@ typedef struct lktest_ganache {
 void lktest_ganache_start(lktest_ganache *g);
 void lktest_ganache_stop(lktest_ganache *g);
 
+/* A pool of one node, name at url, on chain_id (timeout 0: the default);
+ * fails the test when it cannot be made. */
+#include "linkd/rpc_pool.h"
+lk_rpc_pool *lktest_pool_of(const char *name, const char *url, int64_t chain_id, lk_usec timeout);
+
 /* method(params) (params stolen) as a QUANTITY; fails the test otherwise. */
 uint64_t lktest_rpc_quantity(lk_rpc *rpc, const char *method, json_t *params);
 
