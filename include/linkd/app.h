@@ -5,8 +5,9 @@
  * Start order: WebServer (so the probes answer, with 503, while the rest
  * starts), RootDir, the Nurse when [AutoPprof] Enabled, Database (which may
  * wait for the single-writer lock), PipelineRunner (which re-runs the runs
- * a crash left unfinished and serves PATCH /v2/resume/:taskRunID), any
- * services added with
+ * a crash left unfinished and serves PATCH /v2/resume/:taskRunID), each
+ * enabled [[EVM]] chain ("EVM.<chainID>": its head tracker and transaction
+ * manager), the Scheduler and JobSpawner, any services added with
  * lk_app_add_service, and the HealthChecker.  The Checker begins polling
  * as soon as the WebServer is up, so /health tells what a long start waits
  * for, but reports the node ready only once it has itself started, last.
@@ -31,6 +32,9 @@ typedef struct lk_app lk_app;
 typedef struct lk_app_options {
         const lk_config *config;   /* borrowed; must outlive the app */
         const lk_secrets *secrets; /* borrowed; may be NULL (no secrets file) */
+        /* The keystore's password (node start --password FILE); NULL:
+         * the secrets' [Password] Keystore, if any.  Borrowed. */
+        const char *keystore_password;
         lk_log *log;               /* borrowed */
         lk_heartbeat *main_loop;   /* borrowed; the process loop /livez watches; may be NULL */
         const char *version;
@@ -71,6 +75,11 @@ int lk_app_start(lk_app *app, lk_ctx *ctx, lk_err *err);
  * still closing in hung (if not NULL); the close goes on in the
  * background and lk_app_free waits for it. */
 int lk_app_stop(lk_app *app, lk_usec grace, char *hung, size_t hung_size, lk_err *err);
+
+/* The node's EVM chains (one per enabled [[EVM]]), owned by the app. */
+size_t lk_app_chain_count(lk_app *app);
+struct lk_chain *lk_app_chain(lk_app *app, size_t i);
+struct lk_chain *lk_app_chain_by_id(lk_app *app, int64_t chain_id);
 
 lk_checker *lk_app_checker(lk_app *app);
 /* The Nurse, when [AutoPprof] Enabled; NULL otherwise.  Services add their

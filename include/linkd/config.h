@@ -19,7 +19,7 @@
 #include "linkd/time.h"
 
 #define LK_CONFIG_SETTINGS_MAX 64
-#define LK_EVM_SETTINGS_MAX 16
+#define LK_EVM_SETTINGS_MAX 24
 
 /* One [[EVM.Nodes]] entry: an RPC node of a chain. */
 typedef struct lk_evm_node_config {
@@ -50,6 +50,7 @@ typedef struct lk_evm_chain_config {
         } gas_estimator;
         struct {
                 int64_t history_depth;
+                lk_usec sampling_interval; /* how often the chain is polled (heads, receipts) */
         } head_tracker;
         lk_evm_node_config *nodes;
         size_t node_count;

@@ -57,6 +57,10 @@ lk_log_broadcaster *lk_log_broadcaster_free(lk_log_broadcaster *b);
 int lk_log_broadcaster_subscribe(lk_log_broadcaster *b, const lk_log_subscription *s, lk_err *err);
 void lk_log_broadcaster_unsubscribe(lk_log_broadcaster *b, int id);
 
+/* Adds "EVM.<chainID>.LogBroadcaster" to report: failing while the last
+ * fetch of logs failed, saying why. */
+void lk_log_broadcaster_health(lk_log_broadcaster *b, lk_health_report *report);
+
 /* The head tracker's callback (lk_head_fn): arg is the broadcaster. */
 void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_update *update);
 

@@ -141,6 +141,8 @@ static const setting evm_chain_settings[] = {
         {"GasEstimator", "FeeCapDefault", NULL, T_WEI, CHAIN(gas_estimator.fee_cap_default), "100 gwei", 0,
          INT64_MAX, NULL},
         {"HeadTracker", "HistoryDepth", NULL, T_INT, CHAIN(head_tracker.history_depth), "100", 1, 100000, NULL},
+        {"HeadTracker", "SamplingInterval", NULL, T_DURATION, CHAIN(head_tracker.sampling_interval), "1s",
+         10 * LK_USEC_PER_MSEC, SEC(3600), NULL},
 };
 
 #define NODE(f) offsetof(lk_evm_node_config, f)

@@ -476,3 +476,9 @@ int lk__parse_positive(const char *name, const char *text, long long *ret) {
         *ret = v;
         return 0;
 }
+
+void lk__client_put_member(lk_buf *body, const char *key, const char *value) {
+        lk_buf_printf(body, "%s\"%s\":\"", body->len > 1 ? "," : "", key);
+        lk_buf_put_json_escaped(body, value, strlen(value));
+        lk_buf_putc(body, '"');
+}

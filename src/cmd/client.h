@@ -63,6 +63,9 @@ void lk__reply_done(lk__reply *reply);
 /* With --json, prints the body as returned and returns true. */
 bool lk__client_print_json(const lk__client *c, const lk__reply *reply);
 
+/* "key":"value" (JSON-escaped) into a request body being written after
+ * its opening "{", with a comma before all but the first member. */
+void lk__client_put_member(lk_buf *body, const char *key, const char *value);
 /* prefix, then arg URL-escaped, then suffix.  lk_free it. */
 char *lk__client_path(const char *prefix, const char *arg, const char *suffix);
 /* GETs path and prints its "data" array as a table of the values at

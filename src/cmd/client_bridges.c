@@ -24,12 +24,6 @@ static const char initiators_usage[] =
         "Every command takes --json (print the API's document) and\n"
         "--remote-node-url URL.  create prints the access key and secrets once.\n";
 
-static void put_member(lk_buf *body, const char *key, const char *value) {
-        lk_buf_printf(body, "%s\"%s\":\"", body->len > 1 ? "," : "", key);
-        lk_buf_put_json_escaped(body, value, strlen(value));
-        lk_buf_putc(body, '"');
-}
-
 /* Chainlink's uint32 confirmations, 0 allowed. */
 static int parse_count(const char *text, unsigned long long *ret) {
         size_t len = strlen(text);
@@ -68,10 +62,10 @@ static int bridges_create(int argc, char **argv) {
                 return status;
         lk_buf body = LK_BUF_INIT;
         lk_buf_putc(&body, '{');
-        put_member(&body, "name", c.args[0]);
-        put_member(&body, "url", c.args[1]);
+        lk__client_put_member(&body, "name", c.args[0]);
+        lk__client_put_member(&body, "url", c.args[1]);
         if (payment)
-                put_member(&body, "minimumContractPayment", payment);
+                lk__client_put_member(&body, "minimumContractPayment", payment);
         unsigned long long n = 0;
         if (confirmations && parse_count(confirmations, &n) < 0)
                 status = LK_EXIT_USAGE;
@@ -98,9 +92,9 @@ static int initiators_create(int argc, char **argv) {
                 return status;
         lk_buf body = LK_BUF_INIT;
         lk_buf_putc(&body, '{');
-        put_member(&body, "name", c.args[0]);
+        lk__client_put_member(&body, "name", c.args[0]);
         if (c.nargs > 1)
-                put_member(&body, "url", c.args[1]);
+                lk__client_put_member(&body, "url", c.args[1]);
         lk_buf_putc(&body, '}');
         static const char *const labels[] = {"Name", "URL", "Access key", "Secret", "Outgoing token",
                                              "Outgoing secret", NULL};

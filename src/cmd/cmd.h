@@ -22,6 +22,7 @@ int lk_cmd_admin(int argc, char **argv);
 int lk_cmd_jobs(int argc, char **argv);
 int lk_cmd_runs(int argc, char **argv);
 int lk_cmd_bridges(int argc, char **argv);
+int lk_cmd_txs(int argc, char **argv);
 int lk_cmd_initiators(int argc, char **argv);
 /* linkd vrf prove|verify, linkd schnorr sign: no node needed. */
 int lk_cmd_vrf(int argc, char **argv);
@@ -41,5 +42,10 @@ int lk_cmd_keys(int argc, char **argv);
  * Prints the problem and returns LK_EXIT_USAGE on failure. */
 int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg, lk_secrets *secrets,
                         const char **ret_api_file);
+
+/* A password file's content without its final newline (lk_free it, after
+ * explicit_bzero); NULL, having said why on stderr, when path is NULL,
+ * unreadable or holds no password.  flag names the option in messages. */
+char *lk__cmd_read_password(const char *flag, const char *path);
 
 #endif

@@ -75,8 +75,7 @@ static int parse(int argc, char **argv, options *o) {
         return LK_EXIT_OK;
 }
 
-/* A password file's content without its final newline. */
-static char *read_password(const char *flag, const char *path) {
+char *lk__cmd_read_password(const char *flag, const char *path) {
         char *text = NULL;
         size_t len = 0;
         lk_err err = LK_ERR_INIT;
@@ -142,7 +141,7 @@ static int fail(const lk_err *err) {
 }
 
 static int create(lk_store *store, const options *o) {
-        char *password = read_password("--password", o->password);
+        char *password = lk__cmd_read_password("--password", o->password);
         if (!password)
                 return LK_EXIT_USAGE;
         lk_vrf_key_info info;
@@ -205,8 +204,8 @@ static int export(lk_store *store, const options *o) {
                 fputs(keys_usage, stderr);
                 return LK_EXIT_USAGE;
         }
-        char *password = read_password("--password", o->password);
-        char *new_password = password ? read_password("--new-password", o->new_password) : NULL;
+        char *password = lk__cmd_read_password("--password", o->password);
+        char *new_password = password ? lk__cmd_read_password("--new-password", o->new_password) : NULL;
         int status = LK_EXIT_USAGE;
         char *json = NULL;
         lk_err err = LK_ERR_INIT;
@@ -242,8 +241,8 @@ static int import(lk_store *store, const options *o) {
         lk_err err = LK_ERR_INIT;
         if (lk_file_read(o->argument, 1 << 20, &text, &len, &err) < 0)
                 return fail(&err);
-        char *password = read_password("--password", o->password);
-        char *old_password = password ? read_password("--old-password", o->old_password) : NULL;
+        char *password = lk__cmd_read_password("--password", o->password);
+        char *old_password = password ? lk__cmd_read_password("--old-password", o->old_password) : NULL;
         int status = LK_EXIT_USAGE;
         if (old_password) {
                 lk_vrf_key_info info;
@@ -274,7 +273,7 @@ static int delete(lk_store *store, const options *o) {
                 fputs(keys_usage, stderr);
                 return LK_EXIT_USAGE;
         }
-        char *password = read_password("--password", o->password);
+        char *password = lk__cmd_read_password("--password", o->password);
         if (!password)
                 return LK_EXIT_USAGE;
         lk_err err = LK_ERR_INIT;

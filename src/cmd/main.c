@@ -29,6 +29,7 @@ static const char usage[] =
         "  runs list [--job ID] | show ID                   a node's pipeline runs\n"
         "  bridges create|list|delete ...                   a node's bridges\n"
         "  initiators create|list|delete ...                a node's external initiators\n"
+        "  txs evm create AMOUNT FROM TO [--id N]           send ether from one of the node's keys\n"
         "  node health [--failing]                          a node's health checks\n"
         "      (these take --json and --remote-node-url URL, default $LINKD_REMOTE_NODE_URL\n"
         "       or the node logged in to, else http://127.0.0.1:6688)\n"
@@ -57,6 +58,8 @@ int main(int argc, char **argv) {
                 return lk_cmd_runs(argc - 1, argv + 1);
         if (strcmp(command, "bridges") == 0)
                 return lk_cmd_bridges(argc - 1, argv + 1);
+        if (strcmp(command, "txs") == 0)
+                return lk_cmd_txs(argc - 1, argv + 1);
         if (strcmp(command, "initiators") == 0)
                 return lk_cmd_initiators(argc - 1, argv + 1);
         if (strcmp(command, "keys") == 0)

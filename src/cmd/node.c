@@ -20,7 +20,7 @@
 #include "version.h"
 
 static const char node_usage[] =
-        "usage: linkd node start [--config FILE]... [--secrets FILE] [--api FILE]\n"
+        "usage: linkd node start [--config FILE]... [--secrets FILE] [--api FILE] [--password FILE]\n"
         "       linkd node validate [--config FILE]... [--secrets FILE]\n"
         "       linkd node health [--failing] [--json] [--remote-node-url URL]\n";
 
@@ -40,12 +40,13 @@ int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg
                 {"config", required_argument, NULL, 'c'},
                 {"secrets", required_argument, NULL, 's'},
                 {"api", required_argument, NULL, 'a'},
+                {"password", required_argument, NULL, 'p'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
         lk_err err = LK_ERR_INIT;
         optind = 1;
-        for (int opt; (opt = getopt_long(argc, argv, "c:s:a:h", options, NULL)) != -1;) {
+        for (int opt; (opt = getopt_long(argc, argv, "c:s:a:p:h", options, NULL)) != -1;) {
                 switch (opt) {
                 case 'a':
                         if (!ret_api_file) {
@@ -55,6 +56,21 @@ int lk__cmd_load_config(int argc, char **argv, const char *usage, lk_config *cfg
                         *ret_api_file = optarg;
                         warn_if_exposed(optarg);
                         break;
+                case 'p': {
+                        /* the keystore's password, as the secrets' [Password] Keystore */
+                        char *password = ret_api_file ? lk__cmd_read_password("--password", optarg) : NULL;
+                        if (!password) {
+                                if (!ret_api_file)
+                                        fputs(usage, stderr);
+                                return LK_EXIT_USAGE;
+                        }
+                        if (secrets->password.keystore) {
+                                explicit_bzero(secrets->password.keystore, strlen(secrets->password.keystore));
+                                lk_free(secrets->password.keystore);
+                        }
+                        secrets->password.keystore = password;
+                        break;
+                }
                 case 'c':
                         if (lk_config_load_file(cfg, optarg, &err) < 0)
                                 goto invalid;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "linkd/alloc.h"
@@ -28,6 +29,8 @@ struct lk_log_broadcaster {
         size_t count;
         int next_id;
         int64_t next_block; /* the first block whose logs are not fetched yet; -1 before the first head */
+        char *error;        /* why the last fetch failed (under lock); NULL when it did not */
+        char name[64];      /* EVM.<chainID>.LogBroadcaster */
 };
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcaster **ret, lk_err *err) {
@@ -37,6 +40,7 @@ int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcast
         b->o = *o;
         b->next_id = 1;
         b->next_block = -1;
+        snprintf(b->name, sizeof b->name, "EVM.%" PRId64 ".LogBroadcaster", o->chain_id);
         pthread_mutex_init(&b->lock, NULL);
         *ret = b;
         return 0;
@@ -50,6 +54,7 @@ lk_log_broadcaster *lk_log_broadcaster_free(lk_log_broadcaster *b) {
                 lk_log_pool_free(b->subs[i].pool);
         }
         lk_free(b->subs);
+        lk_free(b->error);
         pthread_mutex_destroy(&b->lock);
         lk_free(b);
         return NULL;
@@ -240,12 +245,29 @@ void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_upd
                 from = update->fork_point;
         lk_err err = LK_ERR_INIT;
         if (from <= tip->number) {
-                if (fetch(b, from, tip->number, &err) < 0) {
-                        lk_log_warn(b->o.log, "cannot fetch logs; trying again with the next head",
-                                    LK_INT("chain_id", b->o.chain_id), LK_ERROR(&err));
+                int r = fetch(b, from, tip->number, &err);
+                pthread_mutex_lock(&b->lock);
+                bool was_failing = b->error != NULL;
+                lk_freep(&b->error);
+                if (r < 0)
+                        b->error = lk_strdup(err.msg);
+                pthread_mutex_unlock(&b->lock);
+                if (r < 0) {
+                        if (!was_failing)
+                                lk_log_warn(b->o.log, "cannot fetch logs; trying again with the next head",
+                                            LK_INT("chain_id", b->o.chain_id), LK_ERROR(&err));
                         return;
                 }
                 b->next_block = tip->number + 1;
         }
         deliver(b, tip->number);
+}
+
+void lk_log_broadcaster_health(lk_log_broadcaster *b, lk_health_report *report) {
+        char text[LK_ERR_MSG_MAX] = "";
+        pthread_mutex_lock(&b->lock);
+        if (b->error)
+                snprintf(text, sizeof text, "%s", b->error);
+        pthread_mutex_unlock(&b->lock);
+        lk_health_report_set(report, b->name, *text ? text : NULL);
 }

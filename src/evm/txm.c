@@ -30,6 +30,7 @@ struct lk_txm {
         lk_txm_options o;
         lk_eth_key *keys;
         bool *nonce_known; /* per key: its evm_key_states row exists */
+        bool first_round;  /* on the thread only: what it finds in progress, a stop left */
 
         pthread_mutex_t lock; /* error, stop, kick */
         pthread_cond_t wake;
@@ -604,6 +605,11 @@ static int broadcast_key(lk_txm *m, size_t k, int64_t latest, lk_err *err) {
                         base_tx(m, &w);
                         if ((r = node_knows(m, w.last.hash, &known, err)) < 0)
                                 break;
+                        if (m->first_round)
+                                lk_log_info(m->o.log, "resuming a transaction left in progress",
+                                            LK_INT("chain_id", m->o.chain_id), LK_INT("tx_id", w.id),
+                                            LK_INT("nonce", (int64_t)w.nonce),
+                                            LK_STR("node_has_it", known ? "true" : "false"));
                 } else if ((r = lk_store_tx(m->o.store, claim_next, &c, err)) < 0 || !c.claimed) {
                         break;
                 }
@@ -1008,12 +1014,15 @@ static int round_once(lk_txm *m, lk_err *err) {
 static void *run(void *arg) {
         lk_txm *m = arg;
         pthread_setname_np(pthread_self(), "lk-txm");
+        m->first_round = true;
         pthread_mutex_lock(&m->lock);
         while (!m->stop) {
                 m->kick = false;
                 pthread_mutex_unlock(&m->lock);
                 lk_err err = LK_ERR_INIT;
                 int r = round_once(m, &err);
+                if (r == 0)
+                        m->first_round = false;
                 pthread_mutex_lock(&m->lock);
                 bool was_failing = m->error != NULL;
                 lk_freep(&m->error);

@@ -30,23 +30,10 @@ static void vrf_id_of(const lk_point *pk, char out[static LK_VRF_KEY_ID_LEN + 1]
         lk_hex_encode(out + 2, short_form, sizeof short_form);
 }
 
-/* 0x and exactly 2·len hex digits into out. */
-static bool parse_hex(const char *text, uint8_t *out, size_t len) {
-        if (strlen(text) != 2 + 2 * len || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                int hi = lk_hex_digit(text[2 + 2 * i]), lo = lk_hex_digit(text[3 + 2 * i]);
-                if (hi < 0 || lo < 0)
-                        return false;
-                out[i] = (uint8_t)(hi << 4 | lo);
-        }
-        return true;
-}
-
 /* A VRF key id back to its point. */
 static int point_of_id(const char *id, lk_point *ret, lk_err *err) {
         uint8_t short_form[LK_POINT_SHORT_LEN];
-        if (!parse_hex(id, short_form, sizeof short_form))
+        if (!lk_hex_decode_prefixed(id, short_form, sizeof short_form))
                 return lk_err_set(err, -EINVAL, "a VRF key id is 0x and %d hex digits", 2 * LK_POINT_SHORT_LEN);
         int r = lk_point_from_short(ret, short_form, err);
         if (r < 0)
@@ -57,7 +44,7 @@ static int point_of_id(const char *id, lk_point *ret, lk_err *err) {
 /* An address in any case to its EIP-55 text, the id of an Ethereum key. */
 static int eth_id_of(const char *address, char out[static 43], lk_err *err) {
         uint8_t b[LK_ADDRESS_LEN];
-        if (!parse_hex(address, b, sizeof b))
+        if (!lk_hex_decode_prefixed(address, b, sizeof b))
                 return lk_err_set(err, -EINVAL, "an address is 0x and 40 hex digits");
         lk_eth_address_text(b, out);
         return 0;

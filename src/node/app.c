@@ -14,11 +14,13 @@
 #include "linkd/nurse.h"
 #include "linkd/pipeline.h"
 #include "linkd/scheduler.h"
+#include "linkd/chain.h"
 #include "linkd/spawner.h"
 #include "linkd/web.h"
 #include "bridges_api.h"
 #include "jobs_api.h"
 #include "rootdir.h"
+#include "transfers_api.h"
 #include "sessions.h"
 
 #define MAX_SERVICES 32
@@ -36,6 +38,8 @@ struct lk_app {
         lk_scheduler *scheduler;
         lk_spawner *spawner;
         lk__jobs_api *jobs_api;
+        lk_chain **chains; /* one per enabled [[EVM]] */
+        size_t chain_count;
         /* The database server's addresses, which the http task's
          * restricted requests refuse. */
         char **database_addresses;
@@ -133,6 +137,31 @@ static void runner_metrics(void *arg, lk_buf *out) {
 
 static void scheduler_metrics(void *arg, lk_buf *out) {
         lk_scheduler_metrics(arg, out);
+}
+
+/* Each enabled [[EVM]] chain, after the Database it keeps its heads,
+ * logs and transactions in, before the jobs that listen to it. */
+static int add_chains(lk_app *app, const lk_app_options *options, lk_err *err) {
+        const lk_config *cfg = options->config;
+        app->chains = lk_calloc(cfg->evm_count ? cfg->evm_count : 1, sizeof *app->chains);
+        const char *password = options->keystore_password;
+        if (!password && options->secrets && options->secrets->password.keystore)
+                password = options->secrets->password.keystore;
+        for (size_t i = 0; i < cfg->evm_count; i++) {
+                if (!cfg->evm[i].enabled)
+                        continue;
+                lk_chain *chain;
+                int r = lk_chain_new(&(lk_chain_options){.config = &cfg->evm[i], .store = app->store,
+                                                         .keystore_password = password, .log = options->log},
+                                     &chain, err);
+                if (r < 0)
+                        return r;
+                app->chains[app->chain_count++] = chain;
+                if (app->count >= MAX_SERVICES - 4)
+                        return lk_err_set(err, -ENOSPC, "too many chains");
+                add(app, lk_chain_service(chain));
+        }
+        return 0;
 }
 
 /* The Scheduler and the JobSpawner, after the runner they hand runs to. */
@@ -253,13 +282,14 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 return r;
         }
         add(app, lk_runner_service(app->runner));
-        if ((r = add_jobs(app, cfg, options->log, err)) < 0) {
+        if ((r = add_chains(app, options, err)) < 0 || (r = add_jobs(app, cfg, options->log, err)) < 0) {
                 lk_app_free(app);
                 return r;
         }
         lk_web_route(app->web, "PATCH", "/v2/resume/", LK_WEB_PUBLIC, serve_resume, app->runner);
         app->sessions = lk__sessions_new(app->web, store, cfg, options->log);
         lk__bridges_api_register(app->web, store);
+        lk__transfers_api_register(app->web, app);
         lk_web_add_metrics(app->web, runner_metrics, app->runner);
         for (size_t i = 0; i < app->count; i++)
                 lk_checker_register(app->checker, app->services[i]->name, app->services[i], NULL);
@@ -392,6 +422,9 @@ lk_app *lk_app_free(lk_app *app) {
         lk_spawner_free(app->spawner);
         lk_scheduler_free(app->scheduler);
         lk_runner_free(app->runner);
+        for (size_t i = 0; i < app->chain_count; i++)
+                lk_chain_free(app->chains[i]);
+        lk_free(app->chains);
         lk__sessions_free(app->sessions);
         for (size_t i = 0; i < app->database_address_count; i++)
                 lk_free(app->database_addresses[i]);
@@ -430,4 +463,19 @@ uint16_t lk_app_http_port(lk_app *app) {
 
 struct lk_web *lk_app_web(lk_app *app) {
         return app->web;
+}
+
+size_t lk_app_chain_count(lk_app *app) {
+        return app->chain_count;
+}
+
+lk_chain *lk_app_chain(lk_app *app, size_t i) {
+        return i < app->chain_count ? app->chains[i] : NULL;
+}
+
+lk_chain *lk_app_chain_by_id(lk_app *app, int64_t chain_id) {
+        for (size_t i = 0; i < app->chain_count; i++)
+                if (lk_chain_id(app->chains[i]) == chain_id)
+                        return app->chains[i];
+        return NULL;
 }

@@ -30,9 +30,23 @@ void lktest_node_use_postgres(lktest_node *n) {
         chmod(n->secrets, 0600);
 }
 
+void lktest_node_set_password(lktest_node *n, const char *password) {
+        lk_free(n->password);
+        n->password = lktest_write_file(n->dir, "password.txt", password);
+        chmod(n->password, 0600);
+}
+
 void lktest_node_start(lktest_node *n) {
-        const char *argv[] = {"node", "start", "--config", n->config, "--api", n->api,
-                              n->secrets ? "--secrets" : NULL, n->secrets, NULL};
+        const char *argv[10] = {"node", "start", "--config", n->config, "--api", n->api};
+        int argc = 6;
+        if (n->password) {
+                argv[argc++] = "--password";
+                argv[argc++] = n->password;
+        }
+        if (n->secrets) {
+                argv[argc++] = "--secrets";
+                argv[argc++] = n->secrets;
+        }
         lktest_proc_done(&n->proc); /* the previous run's, after a stop */
         lktest_proc_start(&n->proc, n->dir, argv, NULL);
         char *line = lktest_proc_wait_log(&n->proc, "API listening", STARTUP_LIMIT);
@@ -56,6 +70,7 @@ void lktest_node_done(lktest_node *n) {
         lk_free(n->config);
         lk_free(n->api);
         lk_free(n->secrets);
+        lk_free(n->password);
         lktest_rmrf(n->dir);
         *n = (lktest_node){0};
 }

@@ -12,6 +12,7 @@ typedef struct lktest_node {
         char *api;     /* dir/api.txt, mode 0600 */
         char *secrets; /* NULL: SQLite; else a secrets file naming pg_url */
         char *pg_url;
+        char *password; /* NULL: no keystore password; else dir/password.txt, mode 0600 */
         lktest_proc proc;
         unsigned port; /* set by lktest_node_start */
 } lktest_node;
@@ -21,6 +22,8 @@ typedef struct lktest_node {
 void lktest_node_init(lktest_node *node, const char *extra_config, const char *email, const char *password);
 /* Puts the node on a fresh PostgreSQL database (dropped by done). */
 void lktest_node_use_postgres(lktest_node *node);
+/* Gives the node a keystore password (node start --password FILE). */
+void lktest_node_set_password(lktest_node *node, const char *password);
 /* Starts linkd node start --config --api [--secrets] and waits for "API
  * listening"; fails the test with linkd's log otherwise. */
 void lktest_node_start(lktest_node *node);
