@@ -1,7 +1,7 @@
 /* The WebSocket JSON-RPC client: against a real chain (ganache serves
- * WebSocket on its HTTP port), calls, many at once from several threads,
- * and newHeads as blocks are mined; against a misbehaving WebSocket
- * server (tests/support/rpc_server), garbage, silence,
+ * WebSocket on its HTTP port), calls and batches, many calls at once
+ * from several threads, and newHeads as blocks are mined; against a
+ * misbehaving server (tests/support/rpc_server), garbage, silence,
  * answers to other ids, node errors, large and fragmented messages, an
  * oversized one, invalid notifications and dropped connections, each the
  * right error naming the node and never its URL, and after a drop a new
@@ -26,15 +26,6 @@
 #include "linkd/heads.h"
 #include "linkd/rpc.h"
 #include "linkd/rpc_ws.h"
-
-/* Waits up to 10 s for cond, checking every 10 ms. */
-#define WAIT_FOR(cond)                                                                                             \
-        do {                                                                                                       \
-                for (int i_ = 0; i_ < 1000 && !(cond); i_++)                                                       \
-                        usleep(10 * 1000);                                                                         \
-                if (!(cond))                                                                                       \
-                        fail_msg("waited 10 s in vain for %s", #cond);                                             \
-        } while (0)
 
 /* What a subscriber saw. */
 typedef struct heads_seen {
@@ -135,6 +126,36 @@ static void calls_on_ganache(void **state) {
                          0);
         assert_true(json_is_null(result));
         json_decref(result);
+
+        uint64_t chain_id = 0;
+        assert_int_equal(lk_rpc_ws_check_chain_id(c->ws, LKTEST_GANACHE_CHAIN_ID, &chain_id, &err), 0);
+        assert_int_equal(chain_id, LKTEST_GANACHE_CHAIN_ID);
+        assert_int_equal(lk_rpc_ws_check_chain_id(c->ws, 1, NULL, &err), -EINVAL);
+        assert_string_equal(err.msg, "RPC node ganache: chain ID 1337, but the chain is configured as 1");
+}
+
+static void batches_on_ganache(void **state) {
+        chain *c = *state;
+        lk_rpc_request batch[3] = {
+                {.method = "eth_chainId"},
+                {.method = "no_such_method", .params = json_pack("[i]", 1)},
+                {.method = "eth_getBlockByNumber", .params = json_pack("[sb]", "0x0", 0)},
+        };
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_rpc_ws_batch(c->ws, batch, 3, &err), 0);
+        assert_int_equal(batch[0].status, 0);
+        assert_string_equal(json_string_value(batch[0].result), "0x539");
+        assert_int_equal(batch[1].status, LK_RPC_ENODE);
+        assert_null(batch[1].result);
+        assert_non_null(strstr(batch[1].err.msg, "RPC node ganache: no_such_method: "));
+        assert_int_equal(batch[2].status, 0);
+        lk_head genesis;
+        assert_int_equal(lk_rpc_block_head(batch[2].result, &genesis, &err), 0);
+        assert_int_equal(genesis.number, 0);
+        for (int i = 0; i < 3; i++) {
+                assert_null(batch[i].params);
+                json_decref(batch[i].result);
+        }
 }
 
 typedef struct worker {
@@ -188,10 +209,10 @@ static void new_heads_on_ganache(void **state) {
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_rpc_ws_subscribe_heads(c->ws, on_head, &c->seen, &err), 0);
         assert_int_equal(lk_rpc_ws_subscribe_heads(c->ws, on_head, &c->seen, &err), -EBUSY);
-        WAIT_FOR(status_of(c->ws).subscribed);
+        LKTEST_WAIT_FOR(status_of(c->ws).subscribed);
         assert_string_equal(status_of(c->ws).error, "");
         lktest_ganache_mine(c->http, 3, 0);
-        WAIT_FOR(SEEN(&c->seen, count) >= 3);
+        LKTEST_WAIT_FOR(SEEN(&c->seen, count) >= 3);
         for (int i = 0; i < 3; i++) {
                 char number[24];
                 snprintf(number, sizeof number, "0x%x", i + 1);
@@ -248,12 +269,12 @@ static void stop_and_free(lk_head_tracker *t) {
 static void tracker_polls_when_a_head_is_announced(void **state) {
         chain *c = *state;
         lk_head_tracker *t = start_tracker(c->http, c->ws, 30 * LK_USEC_PER_SEC);
-        WAIT_FOR(tracked_number(t) == 0 && status_of(c->ws).subscribed);
+        LKTEST_WAIT_FOR(tracked_number(t) == 0 && status_of(c->ws).subscribed);
         assert_null(health_of(t, "EVM.1337.HeadTracker.Subscription"));
         for (int64_t n = 1; n <= 3; n++) {
                 lk_usec start = lk_now_monotonic();
                 lktest_ganache_mine(c->http, 1, 0);
-                WAIT_FOR(tracked_number(t) == n);
+                LKTEST_WAIT_FOR(tracked_number(t) == n);
                 /* a poll of its own would come after 30 s */
                 assert_true(lk_now_monotonic() - start < 5 * LK_USEC_PER_SEC);
         }
@@ -275,7 +296,7 @@ static void tracker_polls_while_the_subscription_is_down(void **state) {
         assert_int_equal(lk_rpc_ws_new(&o, &dead, &err), 0);
         lk_head_tracker *t = start_tracker(c->http, dead, 50 * LK_USEC_PER_MSEC);
         lktest_ganache_mine(c->http, 2, 0);
-        WAIT_FOR(tracked_number(t) == 2);
+        LKTEST_WAIT_FOR(tracked_number(t) == 2);
         char *why = health_of(t, "EVM.1337.HeadTracker.Subscription");
         assert_non_null(why);
         assert_non_null(strstr(why, "no newHeads subscription (RPC node gone: "));
@@ -351,6 +372,21 @@ static void answers_and_node_errors(void **state) {
         call_works(b->ws);
         lkrs_behave(b->server, LKRS_NODE_ERROR);
         assert_string_equal(call_fails(b->ws, LK_RPC_ENODE), "RPC node bad: eth_blockNumber: execution reverted");
+        /* in a batch, a malformed answer is the request's own failure, a silent node the batch's */
+        lk_rpc_request batch[2] = {{.method = "eth_blockNumber"},
+                                   {.method = "eth_getBalance", .params = json_pack("[s]", "0x7")}};
+        lk_err err = LK_ERR_INIT;
+        lkrs_behave(b->server, LKRS_NO_RESULT);
+        assert_int_equal(lk_rpc_ws_batch(b->ws, batch, 2, &err), 0);
+        assert_int_equal(batch[0].status, -EPROTO);
+        assert_int_equal(batch[1].status, -EPROTO);
+        lkrs_behave(b->server, LKRS_SILENT);
+        batch[1].params = json_pack("[s]", "0x7");
+        assert_int_equal(lk_rpc_ws_batch(b->ws, batch, 2, &err), -ETIMEDOUT);
+        assert_string_equal(err.msg, "RPC node bad: eth_blockNumber: no answer within 400 ms");
+        assert_null(batch[0].result);
+        assert_null(batch[1].params);
+        assert_int_equal(batch[1].status, -ETIMEDOUT);
         lkrs_behave(b->server, LKRS_NO_RESULT);
         assert_string_equal(call_fails(b->ws, -EPROTO), "RPC node bad: eth_blockNumber: the answer has no result");
         lkrs_behave(b->server, LKRS_ANSWER);
@@ -366,7 +402,7 @@ static void garbage_breaks_the_connection(void **state) {
         assert_non_null(strstr(why, "a message that is not JSON"));
         /* it connects again and works with a server that behaves again */
         lkrs_behave(b->server, LKRS_ANSWER);
-        WAIT_FOR(status_of(b->ws).connected && status_of(b->ws).connections == 2);
+        LKTEST_WAIT_FOR(status_of(b->ws).connected && status_of(b->ws).connections == 2);
         call_works(b->ws);
         assert_int_equal(SEEN(&b->seen, downs), 1);
         assert_non_null(strstr(b->seen.last_why, "RPC node bad: a message that is not JSON"));
@@ -431,9 +467,9 @@ static void drops_reconnects_and_resubscribes(void **state) {
         bad *b = *state;
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_rpc_ws_subscribe_heads(b->ws, on_head, &b->seen, &err), 0);
-        WAIT_FOR(status_of(b->ws).subscribed);
+        LKTEST_WAIT_FOR(status_of(b->ws).subscribed);
         lkrs_send(b->server, head_notification("0xfeed", 16, "a"));
-        WAIT_FOR(SEEN(&b->seen, count) == 1);
+        LKTEST_WAIT_FOR(SEEN(&b->seen, count) == 1);
         assert_int_equal(b->seen.heads[0].number, 16);
         assert_int_equal(b->seen.heads[0].hash[31], 0xaa);
 
@@ -444,7 +480,7 @@ static void drops_reconnects_and_resubscribes(void **state) {
         lkrs_send(b->server, "{\"jsonrpc\":\"2.0\",\"method\":\"eth_subscription\"}");
         lkrs_send(b->server, "[1,2,3]");
         lkrs_send(b->server, head_notification("0xfeed", 19, "c"));
-        WAIT_FOR(SEEN(&b->seen, count) == 2);
+        LKTEST_WAIT_FOR(SEEN(&b->seen, count) == 2);
         assert_int_equal(b->seen.heads[1].number, 19);
         assert_int_equal(status_of(b->ws).ignored, 5);
 
@@ -455,15 +491,15 @@ static void drops_reconnects_and_resubscribes(void **state) {
         assert_true(lk_now_monotonic() - start < 300 * LK_USEC_PER_MSEC);
         assert_string_equal(why, "RPC node bad: eth_blockNumber: the connection was closed");
         lkrs_behave(b->server, LKRS_ANSWER);
-        WAIT_FOR(status_of(b->ws).subscribed && lkrs_subscribes(b->server) == 2);
+        LKTEST_WAIT_FOR(status_of(b->ws).subscribed && lkrs_subscribes(b->server) == 2);
         assert_int_equal(status_of(b->ws).connections, 2);
         lkrs_send(b->server, head_notification("0xfeed", 20, "d"));
-        WAIT_FOR(SEEN(&b->seen, count) == 3);
+        LKTEST_WAIT_FOR(SEEN(&b->seen, count) == 3);
         assert_int_equal(b->seen.heads[2].number, 20);
 
         /* a drop while idle is seen too, and mended the same way */
         lkrs_drop(b->server);
-        WAIT_FOR(lkrs_subscribes(b->server) == 3 && status_of(b->ws).subscribed);
+        LKTEST_WAIT_FOR(lkrs_subscribes(b->server) == 3 && status_of(b->ws).subscribed);
         assert_int_equal(status_of(b->ws).connections, 3);
         assert_int_equal(SEEN(&b->seen, downs), 2);
         assert_int_equal(SEEN(&b->seen, ups), 3);
@@ -504,7 +540,7 @@ static void nobody_there(void **state) {
         assert_non_null(strstr(st.error, "RPC node bad: cannot connect"));
         assert_null(strstr(st.error, "KEY"));
         /* on_state runs after the calls were failed */
-        WAIT_FOR(SEEN(&seen, downs) == 1);
+        LKTEST_WAIT_FOR(SEEN(&seen, downs) == 1);
         assert_int_equal(SEEN(&seen, ups), 0);
         lk_rpc_ws_free(ws);
         pthread_mutex_destroy(&seen.lock);
@@ -556,6 +592,7 @@ static void wss_checks_the_certificate(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(calls_on_ganache, chain_setup, chain_teardown),
+                cmocka_unit_test_setup_teardown(batches_on_ganache, chain_setup, chain_teardown),
                 cmocka_unit_test_setup_teardown(concurrent_calls, chain_setup, chain_teardown),
                 cmocka_unit_test_setup_teardown(new_heads_on_ganache, chain_setup, chain_teardown),
                 cmocka_unit_test_setup_teardown(tracker_polls_when_a_head_is_announced, chain_setup, chain_teardown),

@@ -325,6 +325,7 @@ static void *serve(void *arg) {
 /* ---- the server ---- */
 
 lkrs_server *lkrs_start(const char *cert_dir) {
+        lws_set_log_level(0, NULL); /* the process's setting: tests print TAP only */
         lkrs_server *s = lk_calloc(1, sizeof *s);
         pthread_mutex_init(&s->lock, NULL);
         s->protocols[0] = (struct lws_protocols){.name = "misbehaving", .callback = on_event,
