@@ -6,8 +6,17 @@
  * being dead (no sooner than recheck_after): its eth_chainId must be the
  * chain's.  Send-only nodes take no calls.  Thread-safe.
  *
+ * A node with an HTTP URL takes calls and batches over HTTP (lk_rpc);
+ * one with only a WebSocket URL takes them over its WebSocket client
+ * (lk_rpc_ws; a batch as calls one after the other).  A node's
+ * WebSocket client connects in the background and again after a drop;
+ * each new connection's chain ID is checked before the node is used.  A
+ * WebSocket-only node whose connection dropped is passed over at once
+ * and marked dead until it is connected again.
+ *
  * Each node's health is "EVM.<chainID>.Node.<name>": passing, or why it
- * is dead (naming the node, never its URL). */
+ * is dead, or (a node with a WebSocket URL) why its WebSocket is not
+ * connected, naming the node, never its URL. */
 #ifndef LINKD_RPC_POOL_H
 #define LINKD_RPC_POOL_H
 
@@ -17,13 +26,15 @@
 
 #include "linkd/health.h"
 #include "linkd/rpc.h"
+#include "linkd/rpc_ws.h"
 
 typedef struct lk_rpc_pool lk_rpc_pool;
 
 typedef struct lk_rpc_pool_node {
         const char *name;
-        const char *http_url;
+        const char *http_url; /* NULL: none */
         bool send_only;
+        const char *ws_url;   /* NULL: none; a node needs one URL at least */
 } lk_rpc_pool_node;
 
 typedef struct lk_rpc_pool_options {
@@ -49,6 +60,11 @@ int lk_rpc_pool_batch(lk_rpc_pool *pool, lk_rpc_request *requests, size_t count,
  * transaction): also to each send-only node first, whose answers are not
  * waited for beyond their own call and do not count. */
 int lk_rpc_pool_send(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+
+/* The WebSocket client of the first node (not send-only) with a
+ * WebSocket URL, owned by the pool; NULL when none has one.  For the
+ * newHeads subscription. */
+lk_rpc_ws *lk_rpc_pool_ws(lk_rpc_pool *pool);
 
 /* Adds every node's entry to report. */
 void lk_rpc_pool_health(lk_rpc_pool *pool, lk_health_report *report);

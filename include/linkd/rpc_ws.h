@@ -29,6 +29,7 @@
 #include "linkd/time.h"
 
 struct lk_head;
+struct lk_rpc_request;
 
 typedef struct lk_rpc_ws lk_rpc_ws;
 
@@ -61,6 +62,18 @@ lk_rpc_ws *lk_rpc_ws_free(lk_rpc_ws *ws);
  * -EPROTO (a malformed answer); -EDEADLK from the client's own thread
  * (a callback). */
 int lk_rpc_ws_call(lk_rpc_ws *ws, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+
+/* As lk_rpc_batch (linkd/rpc.h), over WebSocket: the requests go as
+ * calls one after the other, each with its own timeout, and each gets
+ * its own status (0, LK_RPC_ENODE, -EPROTO for a malformed answer).
+ * When one fails because the connection did (not connected, dropped,
+ * silent) the batch stops and returns that error, with no result in
+ * any request. */
+int lk_rpc_ws_batch(lk_rpc_ws *ws, struct lk_rpc_request *requests, size_t count, lk_err *err);
+
+/* As lk_rpc_check_chain_id: eth_chainId, checked against want (0: any);
+ * -EINVAL on a mismatch. */
+int lk_rpc_ws_check_chain_id(lk_rpc_ws *ws, uint64_t want, uint64_t *ret_chain_id, lk_err *err);
 
 /* Called on the client's thread with each head the node announces (a
  * newHeads notification, decoded by lk_rpc_block_head).  Must not call

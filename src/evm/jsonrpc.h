@@ -20,4 +20,8 @@ json_t *lk__jsonrpc_request(const char *method, json_t *params, uint64_t id);
  * node names the node in messages. */
 int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, lk_err *err);
 
+/* The result of eth_chainId, checked against want (0: any): -EPROTO when
+ * it is not a QUANTITY, -EINVAL on a mismatch. */
+int lk__jsonrpc_chain_id(const char *node, const json_t *result, uint64_t want, uint64_t *ret, lk_err *err);
+
 #endif

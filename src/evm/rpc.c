@@ -189,21 +189,28 @@ int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *er
         return 0;
 }
 
+int lk__jsonrpc_chain_id(const char *node, const json_t *result, uint64_t want, uint64_t *ret, lk_err *err) {
+        uint64_t got = 0;
+        int r = lk_rpc_quantity(result, &got, err);
+        if (r < 0) {
+                lk_err_prefix(err, "RPC node %s: eth_chainId", node);
+                return r;
+        }
+        if (want && got != want)
+                return lk_err_set(err, -EINVAL, "RPC node %s: chain ID %llu, but the chain is configured as %llu",
+                                  node, (unsigned long long)got, (unsigned long long)want);
+        if (ret)
+                *ret = got;
+        return 0;
+}
+
 int lk_rpc_check_chain_id(lk_rpc *rpc, uint64_t want, uint64_t *ret_chain_id, lk_err *err) {
         json_t *result = NULL;
         int r = lk_rpc_call(rpc, "eth_chainId", NULL, &result, err);
-        uint64_t got = 0;
-        if (r == 0 && (r = lk_rpc_quantity(result, &got, err)) < 0)
-                lk_err_prefix(err, "RPC node %s: eth_chainId", rpc->name);
+        if (r == 0)
+                r = lk__jsonrpc_chain_id(rpc->name, result, want, ret_chain_id, err);
         json_decref(result);
-        if (r < 0)
-                return r;
-        if (want && got != want)
-                return lk_err_set(err, -EINVAL, "RPC node %s: chain ID %llu, but the chain is configured as %llu",
-                                  rpc->name, (unsigned long long)got, (unsigned long long)want);
-        if (ret_chain_id)
-                *ret_chain_id = got;
-        return 0;
+        return r;
 }
 
 /* ---- decoding ---- */

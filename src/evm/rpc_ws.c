@@ -635,6 +635,49 @@ int lk_rpc_ws_call(lk_rpc_ws *ws, const char *method, json_t *params, json_t **r
         return 0;
 }
 
+/* A call's failure that says the connection, not the answer, failed. */
+static bool connection_failed_code(int code) {
+        return code < 0 && code != LK_RPC_ENODE && code != -EPROTO;
+}
+
+int lk_rpc_ws_batch(lk_rpc_ws *ws, lk_rpc_request *requests, size_t count, lk_err *err) {
+        int r = 0;
+        for (size_t i = 0; i < count; i++) {
+                json_t *params = requests[i].params;
+                requests[i].params = NULL;
+                requests[i].result = NULL;
+                lk_err_clear(&requests[i].err);
+                if (r < 0) {
+                        json_decref(params);
+                        continue;
+                }
+                requests[i].status = lk_rpc_ws_call(ws, requests[i].method, params, &requests[i].result,
+                                                    &requests[i].err);
+                if (connection_failed_code(requests[i].status)) {
+                        r = requests[i].status;
+                        if (err)
+                                *err = requests[i].err;
+                }
+        }
+        if (r < 0)
+                for (size_t i = 0; i < count; i++) {
+                        json_decref(requests[i].result);
+                        requests[i].result = NULL;
+                        requests[i].status = lk_err_set(&requests[i].err, r, "RPC node %s: %s: the batch failed",
+                                                        ws->name, requests[i].method);
+                }
+        return r;
+}
+
+int lk_rpc_ws_check_chain_id(lk_rpc_ws *ws, uint64_t want, uint64_t *ret_chain_id, lk_err *err) {
+        json_t *result = NULL;
+        int r = lk_rpc_ws_call(ws, "eth_chainId", NULL, &result, err);
+        if (r == 0)
+                r = lk__jsonrpc_chain_id(ws->name, result, want, ret_chain_id, err);
+        json_decref(result);
+        return r;
+}
+
 int lk_rpc_ws_subscribe_heads(lk_rpc_ws *ws, lk_rpc_ws_head_fn fn, void *arg, lk_err *err) {
         pthread_mutex_lock(&ws->lock);
         if (ws->heads_fn) {

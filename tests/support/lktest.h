@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "linkd/time.h"
@@ -78,6 +79,16 @@ char *lktest_run_expect(const char *const *argv, int want_status, const char *st
  * lktest_run does. */
 int lktest_run_program(const char *program, const char *const *argv, const char *const *env, char **ret_stdout,
                        char **ret_stderr);
+
+/* Waits up to 10 s for cond, checking every 10 ms; fails the test if
+ * it never holds. */
+#define LKTEST_WAIT_FOR(cond)                                                                                      \
+        do {                                                                                                       \
+                for (int i_ = 0; i_ < 1000 && !(cond); i_++)                                                       \
+                        usleep(10 * 1000);                                                                         \
+                if (!(cond))                                                                                       \
+                        fail_msg("waited 10 s in vain for %s", #cond);                                             \
+        } while (0)
 
 /* The port from a log line holding a URL http://HOST:PORT (logfmt or JSON). */
 unsigned lktest_port_from_log(const char *line);
