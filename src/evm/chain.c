@@ -144,6 +144,7 @@ static int make_parts(lk_chain *c, lk_err *err) {
         for (size_t i = 0; i < cfg->node_count; i++)
                 nodes[i] = (lk_rpc_pool_node){.name = cfg->nodes[i].name,
                                               .http_url = cfg->nodes[i].http_url,
+                                              .ws_url = cfg->nodes[i].ws_url,
                                               .send_only = cfg->nodes[i].send_only};
         int r = lk_rpc_pool_new(&(lk_rpc_pool_options){.chain_id = cfg->chain_id, .nodes = nodes,
                                                        .node_count = cfg->node_count},
@@ -153,6 +154,7 @@ static int make_parts(lk_chain *c, lk_err *err) {
                 return r;
         lk_head_tracker_options ho = {.chain_id = cfg->chain_id,
                                       .rpc = c->rpc,
+                                      .ws = lk_rpc_pool_ws(c->rpc),
                                       .store = c->o.store,
                                       .log = c->o.log,
                                       .history_depth = (size_t)cfg->head_tracker.history_depth,

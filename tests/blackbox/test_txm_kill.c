@@ -7,7 +7,9 @@
  * Afterwards each destination holds exactly its amount (a transfer sent
  * twice would have doubled it), the key's nonce is 200 (no nonce skipped:
  * a gap would hold every later transaction back), and the node calls
- * every transaction confirmed. */
+ * every transaction confirmed.  The node has ganache as its one RPC node,
+ * over HTTP for calls and WebSocket for newHeads, as operators configure
+ * Chainlink nodes. */
 #include "lktest.h"
 #include "ganache.h"
 #include "test_node.h"
@@ -29,7 +31,9 @@
 #define EMAIL "admin@example.com"
 #define PASSWORD "a-long-enough-password"
 
-static const char chain_config[] = "[[EVM]]\n"
+static const char chain_config[] = "[HealthCheck]\n"
+                                   "PollInterval = '100ms'\n"
+                                   "[[EVM]]\n"
                                    "ChainID = 1337\n"
                                    "FinalityDepth = 3\n"
                                    "[EVM.GasEstimator]\n"
@@ -38,6 +42,7 @@ static const char chain_config[] = "[[EVM]]\n"
                                    "SamplingInterval = '100ms'\n"
                                    "[[EVM.Nodes]]\n"
                                    "Name = 'ganache'\n"
+                                   "WSURL = 'ws://127.0.0.1:%u'\n"
                                    "HTTPURL = '%s'\n";
 
 typedef struct fixture {
@@ -85,7 +90,7 @@ static int setup(void **state) {
         lk_err err = LK_ERR_INIT;
         if (lk_rpc_new(&(lk_rpc_options){.name = "ganache", .url = f->ganache.url}, &f->rpc, &err) < 0)
                 fail_msg("%s", err.msg);
-        char *config = lk_asprintf(chain_config, f->ganache.url);
+        char *config = lk_asprintf(chain_config, f->ganache.port, f->ganache.url);
         lktest_node_init(&f->node, config, EMAIL, PASSWORD);
         lk_free(config);
         lktest_node_set_password(&f->node, "keystore-password-for-tests\n");
@@ -212,6 +217,45 @@ static void the_cli_sends_too(fixture *f) {
         lk_free(url);
 }
 
+/* The chain's health entries, as /health shows them to an operator, once
+ * they are all passing. */
+static void chain_is_healthy(fixture *f) {
+        static const char *const names[] = {"EVM.1337", "EVM.1337.Node.ganache", "EVM.1337.HeadTracker",
+                                            "EVM.1337.HeadTracker.Subscription", "EVM.1337.LogBroadcaster",
+                                            "EVM.1337.Txm"};
+        size_t passing = 0;
+        char *last = NULL;
+        for (int tries = 0; tries < 200 && passing < sizeof names / sizeof *names; tries++) {
+                lktest_http r = lktest_node_call(&f->node, f->cookie, "GET", "/health", NULL);
+                json_t *doc = lktest_json(r.body);
+                passing = 0;
+                for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+                        json_t *item;
+                        size_t k;
+                        json_array_foreach(json_object_get(doc, "data"), k, item) {
+                                json_t *attributes = json_object_get(item, "attributes");
+                                if (strcmp(json_string_value(json_object_get(item, "id")), names[i]) == 0 &&
+                                    strcmp(json_string_value(json_object_get(attributes, "status")), "passing") == 0)
+                                        passing++;
+                        }
+                }
+                lk_free(last);
+                last = lk_strdup(r.body);
+                json_decref(doc);
+                lktest_http_done(&r);
+                if (passing < sizeof names / sizeof *names)
+                        usleep(50 * 1000);
+        }
+        if (passing < sizeof names / sizeof *names) {
+                char *log = lktest_read_file(f->node.proc.log_path);
+                fprintf(stderr, "/health:\n%s\nthe node's log:\n%s\n", last, log ? log : "(none)");
+                lk_free(log);
+                lk_free(last);
+                fail_msg("the chain's checks are not all passing");
+        }
+        lk_free(last);
+}
+
 static void each_sent_once_across_kills(void **state) {
         fixture *f = *state;
         unsigned seed = (unsigned)time(NULL);
@@ -219,6 +263,7 @@ static void each_sent_once_across_kills(void **state) {
         print_message("# kill delays from seed %u\n", seed);
         lktest_node_start(&f->node);
         f->cookie = lktest_node_login(&f->node, EMAIL, PASSWORD);
+        chain_is_healthy(f);
         int64_t ids[TRANSFERS];
         for (int burst = 0; burst < KILLS; burst++) {
                 for (int i = burst * BURST; i < (burst + 1) * BURST; i++)
