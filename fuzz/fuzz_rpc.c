@@ -1,6 +1,7 @@
 /* libFuzzer target for the decoders of RPC answers: the input, parsed as
  * JSON, and every value inside it are decoded as a QUANTITY (64-bit and
- * 256-bit), as DATA of 20 and 32 bytes, as a block and as a log.  A rejection must come with a
+ * 256-bit), as DATA of 20 and 32 bytes, as a block, as a log and as a
+ * receipt (of the hash in its own transactionHash, and of another).  A rejection must come with a
  * message; an accepted quantity must print back to the same text (but
  * for the case of its digits). */
 #include <errno.h>
@@ -54,6 +55,15 @@ static void decode(const json_t *v, int depth) {
                 check(err.msg[0] != '\0');
         else
                 check(log.topic_count <= LK_LOG_MAX_TOPICS && log.data_hex[0] == '0');
+        lk_err_clear(&err);
+        lk_rpc_receipt receipt = {.found = false};
+        uint8_t hash[32] = {0};
+        if (json_is_object(v))
+                lk_rpc_data(json_object_get(v, "transactionHash"), hash, 32, NULL);
+        if (lk_rpc_receipt_decode(v, hash, &receipt, &err) < 0)
+                check(err.msg[0] != '\0');
+        else
+                check(!receipt.found || (receipt.status <= 1 && receipt.block_number <= INT64_MAX));
         if (depth == 0)
                 return;
         size_t i;

@@ -84,6 +84,16 @@ typedef struct lk_evm_log {
 } lk_evm_log;
 int lk_rpc_log(const json_t *log, lk_evm_log *ret, lk_err *err);
 
+/* eth_getTransactionReceipt's answer for the transaction hash: found
+ * false for null or a receipt not yet in a block; -EPROTO for a malformed
+ * one or one of another transaction. */
+typedef struct lk_rpc_receipt {
+        bool found;
+        uint8_t block_hash[32];
+        uint64_t block_number, index, status, gas_used;
+} lk_rpc_receipt;
+int lk_rpc_receipt_decode(const json_t *v, const uint8_t hash[static 32], lk_rpc_receipt *ret, lk_err *err);
+
 /* eth_getLogs over blocks from..to for any of the address_count
  * addresses (20 bytes each, back to back; none: all) with topic0 one of
  * the topic_count topics (32 bytes each; none: any); the logs into *ret

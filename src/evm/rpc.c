@@ -419,3 +419,31 @@ void lk_rpc_logs_free(lk_rpc_logs *logs) {
         json_decref(logs->json);
         *logs = (lk_rpc_logs){.items = NULL};
 }
+
+int lk_rpc_receipt_decode(const json_t *v, const uint8_t hash[static 32], lk_rpc_receipt *ret, lk_err *err) {
+        if (json_is_object(v) &&
+            (json_is_null(json_object_get(v, "blockHash")) || json_is_null(json_object_get(v, "blockNumber"))))
+                v = json_null(); /* pending: no receipt yet */
+        if (json_is_null(v)) {
+                *ret = (lk_rpc_receipt){.found = false};
+                return 0;
+        }
+        if (!json_is_object(v))
+                return lk_err_set(err, -EPROTO, "receipt is not an object");
+        uint8_t tx_hash[32];
+        lk_rpc_receipt r = {.found = true};
+        int code;
+        if ((code = lk_rpc_data(json_object_get(v, "transactionHash"), tx_hash, 32, err)) < 0 ||
+            (code = lk_rpc_data(json_object_get(v, "blockHash"), r.block_hash, 32, err)) < 0 ||
+            (code = lk_rpc_quantity(json_object_get(v, "blockNumber"), &r.block_number, err)) < 0 ||
+            (code = lk_rpc_quantity(json_object_get(v, "transactionIndex"), &r.index, err)) < 0 ||
+            (code = lk_rpc_quantity(json_object_get(v, "status"), &r.status, err)) < 0 ||
+            (code = lk_rpc_quantity(json_object_get(v, "gasUsed"), &r.gas_used, err)) < 0)
+                return lk_err_prefix(err, "receipt"), code;
+        if (memcmp(tx_hash, hash, 32) != 0)
+                return lk_err_set(err, -EPROTO, "receipt is for another transaction");
+        if (r.block_number > INT64_MAX || r.index > INT64_MAX || r.gas_used > INT64_MAX || r.status > 1)
+                return lk_err_set(err, -EPROTO, "receipt has a block number, index, gas or status out of range");
+        *ret = r;
+        return 0;
+}

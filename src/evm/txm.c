@@ -723,42 +723,9 @@ static int list_pending(lk_db *db, void *arg, lk_err *err) {
         return r;
 }
 
-typedef struct receipt {
-        bool found;
-        uint8_t block_hash[32];
-        uint64_t block_number, index, status, gas_used;
-} receipt;
-
-/* A receipt as nodes answer it; one still pending (no block) counts as
- * none. */
-static int decode_receipt(const json_t *v, const uint8_t hash[static 32], receipt *ret, lk_err *err) {
-        *ret = (receipt){0};
-        if (json_is_null(v))
-                return 0;
-        if (!json_is_object(v))
-                return lk_err_set(err, -EPROTO, "receipt is not an object");
-        if (json_is_null(json_object_get(v, "blockHash")) || json_is_null(json_object_get(v, "blockNumber")))
-                return 0;
-        uint8_t tx_hash[32];
-        int r;
-        if ((r = lk_rpc_data(json_object_get(v, "transactionHash"), tx_hash, 32, err)) < 0 ||
-            (r = lk_rpc_data(json_object_get(v, "blockHash"), ret->block_hash, 32, err)) < 0 ||
-            (r = lk_rpc_quantity(json_object_get(v, "blockNumber"), &ret->block_number, err)) < 0 ||
-            (r = lk_rpc_quantity(json_object_get(v, "transactionIndex"), &ret->index, err)) < 0 ||
-            (r = lk_rpc_quantity(json_object_get(v, "status"), &ret->status, err)) < 0 ||
-            (r = lk_rpc_quantity(json_object_get(v, "gasUsed"), &ret->gas_used, err)) < 0)
-                return lk_err_prefix(err, "receipt"), r;
-        if (memcmp(tx_hash, hash, 32) != 0)
-                return lk_err_set(err, -EPROTO, "receipt is for another transaction");
-        if (ret->block_number > INT64_MAX || ret->status > 1)
-                return lk_err_set(err, -EPROTO, "receipt has block number or status out of range");
-        ret->found = true;
-        return 0;
-}
-
 typedef struct confirm_args {
         const pending *p;
-        const receipt *rc;
+        const lk_rpc_receipt *rc;
         const char *state;
 } confirm_args;
 
@@ -893,7 +860,7 @@ out:
 
 /* What the chain says of one transaction's attempts: at most one of them
  * can have a receipt. */
-static int settle(lk_txm *m, const pending *attempts, size_t count, const receipt *receipts, int64_t latest,
+static int settle(lk_txm *m, const pending *attempts, size_t count, const lk_rpc_receipt *receipts, int64_t latest,
                   lk_err *err) {
         const pending *newest = &attempts[count - 1];
         for (size_t i = 0; i < count; i++) {
@@ -937,7 +904,7 @@ static int settle(lk_txm *m, const pending *attempts, size_t count, const receip
 static int confirm(lk_txm *m, int64_t latest, lk_err *err) {
         pending_list l = {.m = m, .keep_checking_from = latest - m->o.finality_depth};
         int r = lk_store_read(m->o.store, list_pending, &l, err);
-        receipt *receipts = l.count ? lk_calloc(l.count, sizeof *receipts) : NULL;
+        lk_rpc_receipt *receipts = l.count ? lk_calloc(l.count, sizeof *receipts) : NULL;
         for (size_t from = 0; r == 0 && from < l.count; from += RECEIPT_BATCH) {
                 size_t n = l.count - from < RECEIPT_BATCH ? l.count - from : RECEIPT_BATCH;
                 lk_rpc_request requests[RECEIPT_BATCH] = {0};
@@ -952,7 +919,7 @@ static int confirm(lk_txm *m, int64_t latest, lk_err *err) {
                                 *err = requests[i].err;
                         }
                         if (r == 0)
-                                r = decode_receipt(requests[i].result, l.items[from + i].hash, &receipts[from + i], err);
+                                r = lk_rpc_receipt_decode(requests[i].result, l.items[from + i].hash, &receipts[from + i], err);
                         json_decref(requests[i].result);
                 }
                 if (r < 0)
