@@ -178,6 +178,10 @@ void lk_head_chain_add(lk_head_chain *c, const lk_head *head, lk_head_update *re
         const lk_head *old_tip = lk_head_chain_tip(c);
         if (find(c, head->hash, NULL) ||
             (old_tip && head->number <= old_tip->number - (int64_t)c->depth)) {
+                /* still told: a poller that finds no new head goes on
+                 * filling the gap a former round left */
+                if (old_tip)
+                        find_gap(c, &u);
                 *ret = u;
                 return;
         }

@@ -60,6 +60,35 @@ static void gaps_are_reported_and_filled(void **state) {
         lk_head_chain_free(c);
 }
 
+/* The head tracker fills a gap a few batches per poll: when the next poll
+ * finds the same tip, the gap left must still be told, or a deep reorg
+ * stays unfilled (and its logs unconfirmed) until the next block.  Here
+ * the orphaned branch's heads stand at the gap's numbers, as after a
+ * revert on a chain that then mines past them. */
+static void a_gap_is_told_again_for_a_known_tip(void **state) {
+        (void)state;
+        lk_head_chain *c = lk_head_chain_new(100);
+        for (int64_t n = 1; n <= 11; n++)
+                add(c, lktest_block(n, 0, 0));
+        lk_head_update u = add(c, lktest_block(14, 1, 7));
+        assert_int_equal(u.missing_to, 13);
+        add(c, lktest_block(13, 1, 7));
+        add(c, lktest_block(12, 1, 7));
+        /* a later poll: the tip again, and what is still missing under it */
+        u = add(c, lktest_block(14, 1, 7));
+        assert_int_equal(u.outcome, LK_HEAD_IGNORED);
+        assert_int_equal(u.missing_to, 11);
+        for (int64_t n = u.missing_to; n >= 8; n--)
+                u = add(c, lktest_block(n, 1, 7));
+        assert_int_equal(u.outcome, LK_HEAD_REORG);
+        assert_int_equal(u.fork_point, 8);
+        assert_int_equal(add(c, lktest_block(14, 1, 7)).missing_to, 0);
+        for (int64_t n = 8; n <= 14; n++)
+                assert_canonical(c, n, 1);
+        assert_canonical(c, 7, 0);
+        lk_head_chain_free(c);
+}
+
 static void a_reorg_is_seen_when_the_other_branch_overtakes(void **state) {
         (void)state;
         lk_head_chain *c = lk_head_chain_new(100);
@@ -130,6 +159,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(growth_and_duplicates),
                 cmocka_unit_test(gaps_are_reported_and_filled),
+                cmocka_unit_test(a_gap_is_told_again_for_a_known_tip),
                 cmocka_unit_test(a_reorg_is_seen_when_the_other_branch_overtakes),
                 cmocka_unit_test(a_reorg_behind_a_gap_is_found_when_it_fills),
                 cmocka_unit_test(history_is_bounded),

@@ -1,9 +1,10 @@
 /* The log broadcaster against a real chain (ganache) and a real store
  * (SQLite and PostgreSQL): logs of a contract reach the subscriber once
  * confirmed, exactly once, recorded in log_broadcasts in the
- * subscriber's own transaction; a log whose block is reverted away never
- * does; after a restart, the logs consumed before are not handed out
- * again and new ones are. */
+ * subscriber's own transaction; in a reorg deeper than the
+ * confirmations, a log whose block is reverted away never does, and one
+ * in the new branch does, under its new block's hash; after a restart,
+ * the logs consumed before are not handed out again and new ones are. */
 #include "lktest.h"
 #include "ganache.h"
 #include "test_db.h"
@@ -34,6 +35,7 @@ typedef struct fixture {
         pthread_mutex_t lock;
         int delivered;
         uint64_t last_block;
+        uint8_t last_topic, last_hash[32];
 } fixture;
 
 static int exec_body(lk_db *db, void *arg, lk_err *err) {
@@ -95,6 +97,8 @@ static int on_log(void *arg, const lk_evm_log *log) {
         pthread_mutex_lock(&f->lock);
         f->delivered++;
         f->last_block = log->block_number;
+        f->last_topic = log->topic_count ? log->topics[0][31] : 0;
+        memcpy(f->last_hash, log->block_hash, 32);
         pthread_mutex_unlock(&f->lock);
         return 0;
 }
@@ -158,23 +162,38 @@ static void exactly_once_across_reorgs_and_restarts(void **state) {
         wait_delivered(f, 2);
         assert_true(f->last_block == first + 1);
 
-        /* a log in a block that is reverted away is never handed out */
+        /* a reorg deeper than the confirmations: a log in a block that is
+         * reverted away is never handed out, one in the new branch is */
         json_t *snapshot = NULL, *result = NULL;
         assert_int_equal(lk_rpc_call(f->rpc, "evm_snapshot", NULL, &snapshot, &err), 0);
         lk_head before;
         assert_true(lk_head_tracker_latest(n.heads, &before));
-        lktest_ganache_emit(f->rpc, f->logger, topic);
+        lktest_ganache_mine(f->rpc, CONFIRMATIONS, 0);
+        uint64_t orphan = lktest_ganache_emit(f->rpc, f->logger, topic);
         lk_head seen = before; /* the tracker sees it, so that the revert is a reorg to it */
-        for (int i = 0; i < 400 && seen.number <= before.number; i++) {
+        for (int i = 0; i < 400 && seen.number < (int64_t)orphan; i++) {
                 usleep(25 * 1000);
                 lk_head_tracker_latest(n.heads, &seen);
         }
-        assert_int_equal(seen.number, before.number + 1);
+        assert_int_equal(seen.number, orphan);
+        assert_int_equal(orphan, before.number + CONFIRMATIONS + 1);
+        uint8_t orphan_hash[32];
+        memcpy(orphan_hash, seen.hash, 32);
         assert_int_equal(lk_rpc_call(f->rpc, "evm_revert", json_pack("[O]", snapshot), &result, &err), 0);
         json_decref(snapshot);
         json_decref(result);
+        uint8_t other[32] = {0};
+        other[31] = 2;
+        uint64_t replacement = lktest_ganache_emit(f->rpc, f->logger, other);
+        assert_int_equal(replacement, before.number + 1);
         lktest_ganache_mine(f->rpc, 6, before.timestamp + 1000);
-        wait_delivered(f, 2);
+        wait_delivered(f, 3);
+        assert_int_equal(f->last_block, replacement);
+        assert_int_equal(f->last_topic, 2);
+        assert_memory_not_equal(f->last_hash, orphan_hash, 32);
+        uint8_t canonical[32];
+        assert_true(lk_head_tracker_canonical(n.heads, (int64_t)replacement, canonical));
+        assert_memory_equal(f->last_hash, canonical, 32);
         stop(&f->running);
         (void)n;
 
@@ -182,10 +201,10 @@ static void exactly_once_across_reorgs_and_restarts(void **state) {
         node again = start(f);
         assert_true(lk_log_broadcaster_subscribe(again.logs, &sub, &err) > 0);
         assert_int_equal(lk_service_start(lk_head_tracker_service(again.heads), NULL, &err), 0);
-        wait_delivered(f, 2);
+        wait_delivered(f, 3);
         lktest_ganache_emit(f->rpc, f->logger, topic);
         lktest_ganache_mine(f->rpc, CONFIRMATIONS, 0);
-        wait_delivered(f, 3);
+        wait_delivered(f, 4);
         stop(&f->running);
         (void)again;
 }
