@@ -5,7 +5,8 @@
  * node refuses it and when it sits unmined for BumpThreshold blocks; what
  * a crash left (an attempt saved and perhaps sent, a key without funds) is
  * finished by the next manager with the very bytes saved; a transaction the
- * node refuses for good gives its nonce back. */
+ * node refuses for good gives its nonce back; a receipt a reorg takes away
+ * makes the transaction go out again. */
 #include "lktest.h"
 #include "ganache.h"
 #include "test_db.h"
@@ -360,6 +361,44 @@ static void sends_type_2_with_dynamic_fees(void **state) {
         stop_txm(f);
 }
 
+/* A receipt less than FinalityDepth deep is checked again: when a reorg
+ * takes its block away, the transaction is sent again and confirmed in
+ * the new branch, with the same nonce. */
+static void a_receipt_lost_in_a_reorg_is_sent_again(void **state) {
+        fixture *f = *state;
+        lk_err err = LK_ERR_INIT;
+        json_t *snapshot = NULL, *result = NULL;
+        assert_int_equal(lk_rpc_call(f->rpc, "evm_snapshot", NULL, &snapshot, &err), 0);
+        lk_txm *m = start_txm(f, &f->key, test_gas());
+        int64_t id = enqueue(m, &f->key, 3, 11, "reorged", NULL);
+        lk_txm_status before = wait_state(f, id, "confirmed");
+        stop_txm(f);
+        assert_int_equal(lk_rpc_call(f->rpc, "evm_revert", json_pack("[O]", snapshot), &result, &err), 0);
+        json_decref(snapshot);
+        json_decref(result);
+        json_t *block = NULL;
+        assert_int_equal(lk_rpc_call(f->rpc, "eth_getBlockByNumber", json_pack("[sb]", "latest", 0), &block, &err), 0);
+        lktest_ganache_mine(f->rpc, 2, (int64_t)field(block, "timestamp") + 1000);
+        json_decref(block);
+        assert_int_equal(sent_count(f, &f->key), 0);
+
+        start_txm(f, &f->key, test_gas());
+        lk_txm_status after = before;
+        /* confirmed as before until the manager's first round finds the receipt gone */
+        for (int i = 0; i < 400 && after.block_number == before.block_number; i++) {
+                usleep(25 * 1000);
+                after = wait_state(f, id, "confirmed");
+        }
+        assert_int_equal(after.nonce, before.nonce);
+        assert_memory_equal(after.hash, before.hash, 32); /* the same signed bytes */
+        assert_int_equal(after.block_number, before.block_number + 2);
+        json_t *tx = chain_tx(f, after.hash);
+        assert_int_equal(field(tx, "blockNumber"), after.block_number);
+        json_decref(tx);
+        assert_int_equal(sent_count(f, &f->key), 1);
+        stop_txm(f);
+}
+
 static void refuses_a_sender_without_key(void **state) {
         fixture *f = *state;
         lk_txm *m = start_txm(f, &f->key, test_gas());
@@ -388,6 +427,7 @@ int main(void) {
                                                          &lktest_sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(sends_type_2_with_dynamic_fees, setup, teardown,
                                                          &lktest_sqlite_backend),
+                BOTH(a_receipt_lost_in_a_reorg_is_sent_again, setup),
                 cmocka_unit_test_prestate_setup_teardown(refuses_a_sender_without_key, setup, teardown,
                                                          &lktest_sqlite_backend),
         };
