@@ -33,7 +33,8 @@ typedef struct lk_head_update {
         int64_t fork_point;
         /* the canonical chain's gap nearest the tip, when one of its
          * ancestors within history_depth is unknown: numbers missing_from
-         * to missing_to (inclusive) should be fetched; 0, 0 when whole */
+         * to missing_to (inclusive) should be fetched; 0, 0 when whole.
+         * Told for every head added, also one ignored */
         int64_t missing_from, missing_to;
 } lk_head_update;
 

@@ -178,6 +178,8 @@ void lk_head_chain_add(lk_head_chain *c, const lk_head *head, lk_head_update *re
         const lk_head *old_tip = lk_head_chain_tip(c);
         if (find(c, head->hash, NULL) ||
             (old_tip && head->number <= old_tip->number - (int64_t)c->depth)) {
+                if (old_tip) /* the gap is still told: a head seen again goes on filling it */
+                        find_gap(c, &u);
                 *ret = u;
                 return;
         }
