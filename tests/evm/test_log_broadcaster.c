@@ -139,15 +139,23 @@ static void wait_delivered(fixture *f, int want) {
         assert_int_equal(delivered(f), want);
 }
 
+/* start, with the logger's logs subscribed (the subscription in *ret_sub)
+ * before the tracker starts: its callback is the broadcaster. */
+static node start_subscribed(fixture *f, int64_t depth, lk_log_subscription *ret_sub) {
+        node n = start(f, depth);
+        lk_err err = LK_ERR_INIT;
+        *ret_sub = (lk_log_subscription){.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
+        memcpy(ret_sub->address, f->logger, 20);
+        assert_true(lk_log_broadcaster_subscribe(n.logs, ret_sub, &err) > 0);
+        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        return n;
+}
+
 static void exactly_once_across_reorgs_and_restarts(void **state) {
         fixture *f = *state;
-        node n = start(f, 50);
+        lk_log_subscription sub;
+        node n = start_subscribed(f, 50, &sub);
         lk_err err = LK_ERR_INIT;
-        lk_log_subscription sub = {.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
-        memcpy(sub.address, f->logger, 20);
-        assert_true(lk_log_broadcaster_subscribe(n.logs, &sub, &err) > 0);
-        /* the tracker's callback is the broadcaster, which must exist first */
-        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
         uint8_t topic[32] = {0};
         topic[31] = 1;
         uint64_t first = lktest_ganache_emit(f->rpc, f->logger, topic);
@@ -200,12 +208,8 @@ static void logs_deep_below_the_first_head_need_no_new_block(void **state) {
         topic[31] = 2;
         uint64_t block = lktest_ganache_emit(f->rpc, f->logger, topic);
         lktest_ganache_mine(f->rpc, 400, 0);
-        node n = start(f, 500);
-        lk_err err = LK_ERR_INIT;
-        lk_log_subscription sub = {.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
-        memcpy(sub.address, f->logger, 20);
-        assert_true(lk_log_broadcaster_subscribe(n.logs, &sub, &err) > 0);
-        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        lk_log_subscription sub;
+        node n = start_subscribed(f, 500, &sub);
         wait_delivered(f, 1);
         assert_true(f->last_block == block);
         uint8_t hash[32];
