@@ -1,9 +1,10 @@
 /* The head tracker of one chain (service "EVM.<chainID>.HeadTracker"):
  * polls its RPC node for the latest block, keeps the head chain
  * (linkd/heads.h) of HistoryDepth heads, fetches the blocks a gap leaves
- * out (by number, in batches), reports every head that moved the tip to
- * its subscriber with what changed (extended, or a reorg and its fork
- * point), and, with a store, keeps the heads in evm_heads so that a
+ * out (by number, in batches, a few a poll until the history is whole,
+ * also while no new block comes), reports the tip to its subscriber after
+ * every poll that moved it or filled part of its ancestry, with what
+ * changed (extended, or a reorg and its fork point), and, with a store, keeps the heads in evm_heads so that a
  * restart continues from them.
  *
  * With a WebSocket client it also subscribes to newHeads, and a head the
@@ -33,10 +34,12 @@
 
 typedef struct lk_head_tracker lk_head_tracker;
 
-/* Called on the tracker's thread once per poll that moved the tip, after
- * the poll filled the gaps it found: with the tip, and LK_HEAD_REORG (and
- * the lowest fork point) if the poll found a reorg, else
- * LK_HEAD_EXTENDED. */
+/* Called on the tracker's thread once per poll that moved the tip or
+ * filled part of its ancestry (so that what waits for those blocks to be
+ * known canonical, such as logs, may go on), after the poll filled the
+ * gaps it found: with the tip, and LK_HEAD_REORG (and the lowest fork
+ * point) if the poll found a reorg, else LK_HEAD_EXTENDED (the tip may be
+ * the one told before). */
 typedef void (*lk_head_fn)(void *arg, const lk_head *head, const lk_head_update *update);
 
 typedef struct lk_head_tracker_options {

@@ -139,6 +139,7 @@ static int fetch_range(lk_head_tracker *t, int64_t from, int64_t to, lk_head *ou
  * that the subscriber sees the chain with its gaps filled. */
 typedef struct round {
         bool moved, reorg;
+        bool filled; /* heads below the tip were added: more of its ancestry is known */
         int64_t fork_point;
 } round;
 
@@ -155,7 +156,7 @@ static void add_head(lk_head_tracker *t, const lk_head *head, round *rd, lk_head
 }
 
 static void report(lk_head_tracker *t, const round *rd) {
-        if (!rd->moved)
+        if (!rd->moved && !rd->filled)
                 return;
         lk_head tip;
         pthread_mutex_lock(&t->lock);
@@ -176,7 +177,7 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
         int r = fetch_latest(t, &latest, err);
         if (r < 0)
                 return r;
-        round rd = {false, false, 0};
+        round rd = {false, false, false, 0};
         lk_head_update u;
         add_head(t, &latest, &rd, &u);
         size_t stored = 0;
@@ -193,8 +194,10 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
                 /* lowest first: a reorg behind the gap is told once its ancestry is whole */
                 for (size_t i = 0; i < count; i++) {
                         add_head(t, &fetched[i], &rd, &last);
-                        if (last.outcome != LK_HEAD_IGNORED)
+                        if (last.outcome != LK_HEAD_IGNORED) {
                                 to_store[stored++] = fetched[i];
+                                rd.filled = true;
+                        }
                 }
                 if (count == 0 || (last.missing_to == u.missing_to && last.missing_from == u.missing_from))
                         break;

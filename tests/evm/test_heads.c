@@ -48,6 +48,11 @@ static void gaps_are_reported_and_filled(void **state) {
         assert_int_equal(u.outcome, LK_HEAD_EXTENDED);
         assert_int_equal(u.missing_from, 6);
         assert_int_equal(u.missing_to, 7);
+        /* the tip seen again (a poll with no new block) still tells the gap */
+        u = add(c, lktest_block(8, 0, 0));
+        assert_int_equal(u.outcome, LK_HEAD_IGNORED);
+        assert_int_equal(u.missing_from, 6);
+        assert_int_equal(u.missing_to, 7);
         u = add(c, lktest_block(7, 0, 0));
         assert_int_equal(u.outcome, LK_HEAD_KEPT);
         assert_int_equal(u.missing_from, 6);

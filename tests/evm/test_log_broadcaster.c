@@ -103,16 +103,17 @@ static int on_log(void *arg, const lk_evm_log *log) {
         return 0;
 }
 
-/* A tracker and a broadcaster, as a chain's services. */
-static node start(fixture *f) {
+/* A tracker and a broadcaster, as a chain's services, keeping depth
+ * heads and looking back as far on the first. */
+static node start(fixture *f, int64_t depth) {
         node n = {NULL, NULL};
         lk_err err = LK_ERR_INIT;
         lk_head_tracker_options to = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
-                                      .history_depth = 50, .poll_interval = 30 * LK_USEC_PER_MSEC};
+                                      .history_depth = (size_t)depth, .poll_interval = 30 * LK_USEC_PER_MSEC};
         if (lk_head_tracker_new(&to, &n.heads, &err) < 0)
                 fail_msg("%s", err.msg);
         lk_log_broadcaster_options bo = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
-                                         .heads = n.heads, .finality_depth = 50};
+                                         .heads = n.heads, .finality_depth = depth};
         if (lk_log_broadcaster_new(&bo, &n.logs, &err) < 0)
                 fail_msg("%s", err.msg);
         lk_head_tracker_subscribe(n.heads, lk_log_broadcaster_on_head, n.logs);
@@ -142,15 +143,23 @@ static void wait_delivered(fixture *f, int want) {
         assert_int_equal(delivered(f), want);
 }
 
+/* start, with the logger's logs subscribed (the subscription in *ret_sub)
+ * before the tracker starts: its callback is the broadcaster. */
+static node start_subscribed(fixture *f, int64_t depth, lk_log_subscription *ret_sub) {
+        node n = start(f, depth);
+        lk_err err = LK_ERR_INIT;
+        *ret_sub = (lk_log_subscription){.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
+        memcpy(ret_sub->address, f->logger, 20);
+        assert_true(lk_log_broadcaster_subscribe(n.logs, ret_sub, &err) > 0);
+        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        return n;
+}
+
 static void exactly_once_across_reorgs_and_restarts(void **state) {
         fixture *f = *state;
-        node n = start(f);
+        lk_log_subscription sub;
+        node n = start_subscribed(f, 50, &sub);
         lk_err err = LK_ERR_INIT;
-        lk_log_subscription sub = {.min_confirmations = CONFIRMATIONS, .job_id = JOB, .fn = on_log, .arg = f};
-        memcpy(sub.address, f->logger, 20);
-        assert_true(lk_log_broadcaster_subscribe(n.logs, &sub, &err) > 0);
-        /* the tracker's callback is the broadcaster, which must exist first */
-        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
         uint8_t topic[32] = {0};
         topic[31] = 1;
         uint64_t first = lktest_ganache_emit(f->rpc, f->logger, topic);
@@ -198,7 +207,7 @@ static void exactly_once_across_reorgs_and_restarts(void **state) {
         (void)n;
 
         /* a restart looks back and hands out nothing twice; a new log comes through */
-        node again = start(f);
+        node again = start(f, 50);
         assert_true(lk_log_broadcaster_subscribe(again.logs, &sub, &err) > 0);
         assert_int_equal(lk_service_start(lk_head_tracker_service(again.heads), NULL, &err), 0);
         wait_delivered(f, 3);
@@ -209,12 +218,33 @@ static void exactly_once_across_reorgs_and_restarts(void **state) {
         (void)again;
 }
 
+/* A log far below the first head (more blocks down than one poll fetches)
+ * reaches the subscriber although no new block comes: the tracker goes on
+ * filling its history poll after poll, and tells the broadcaster. */
+static void logs_deep_below_the_first_head_need_no_new_block(void **state) {
+        fixture *f = *state;
+        uint8_t topic[32] = {0};
+        topic[31] = 2;
+        uint64_t block = lktest_ganache_emit(f->rpc, f->logger, topic);
+        lktest_ganache_mine(f->rpc, 400, 0);
+        lk_log_subscription sub;
+        node n = start_subscribed(f, 500, &sub);
+        wait_delivered(f, 1);
+        assert_true(f->last_block == block);
+        uint8_t hash[32];
+        assert_true(lk_head_tracker_canonical(n.heads, (int64_t)block - 1, hash));
+        stop(&f->running);
+        (void)n;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
                                                          &lktest_sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
                                                          &lktest_postgres_backend),
+                cmocka_unit_test_prestate_setup_teardown(logs_deep_below_the_first_head_need_no_new_block, setup,
+                                                         teardown, &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
