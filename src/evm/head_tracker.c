@@ -15,7 +15,8 @@
 
 #define DEFAULT_DEPTH 100
 #define DEFAULT_POLL LK_USEC_PER_SEC
-#define BACKFILL_BATCH 50
+#define BACKFILL_BATCH 100
+#define BACKFILL_ROUNDS 4 /* batches per poll, so that a new tip is not kept waiting long */
 
 struct lk_head_tracker {
         lk_service service;
@@ -31,6 +32,7 @@ struct lk_head_tracker {
         char *error;              /* why the last poll failed; NULL when it did not */
         bool stop, thread_running;
         bool kicked;              /* a head was announced: poll now */
+        lk_head *to_store;        /* the poll's new heads (the thread's), room for a poll's most */
         pthread_t thread;
 };
 
@@ -172,8 +174,11 @@ static void report(lk_head_tracker *t, const round *rd) {
 
 /* One round: the latest block, then what the chain is missing below it
  * (a batch at a time, lowest first, while gaps remain), then the report. */
-static int poll_once(lk_head_tracker *t, lk_err *err) {
+/* *ret_more: a gap is left that the next poll should go on filling at
+ * once. */
+static int poll_once(lk_head_tracker *t, bool *ret_more, lk_err *err) {
         lk_head latest, fetched[BACKFILL_BATCH];
+        *ret_more = false;
         int r = fetch_latest(t, &latest, err);
         if (r < 0)
                 return r;
@@ -181,10 +186,11 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
         lk_head_update u;
         add_head(t, &latest, &rd, &u);
         size_t stored = 0;
-        lk_head *to_store = lk_malloc((1 + 4 * BACKFILL_BATCH) * sizeof *to_store);
+        lk_head *to_store = t->to_store;
         if (u.outcome != LK_HEAD_IGNORED)
                 to_store[stored++] = latest;
-        for (int rounds = 0; rounds < 4 && u.missing_to > 0; rounds++) {
+        int rounds = 0;
+        for (; rounds < BACKFILL_ROUNDS && u.missing_to > 0; rounds++) {
                 int64_t from = u.missing_to - BACKFILL_BATCH + 1 > u.missing_from ? u.missing_to - BACKFILL_BATCH + 1
                                                                                   : u.missing_from;
                 size_t count = 0;
@@ -203,12 +209,12 @@ static int poll_once(lk_head_tracker *t, lk_err *err) {
                         break;
                 u = last;
         }
+        *ret_more = r == 0 && rounds == BACKFILL_ROUNDS && u.missing_to > 0;
         if (r == 0 && t->o.store && stored) {
                 heads_args a = {.chain_id = t->o.chain_id, .heads = to_store, .count = stored,
                                 .keep_from = latest.number - (int64_t)t->o.history_depth + 1};
                 r = lk_store_tx(t->o.store, save_heads, &a, err);
         }
-        lk_free(to_store);
         report(t, &rd);
         return r;
 }
@@ -230,7 +236,8 @@ static void *run(void *arg) {
         while (!t->stop) {
                 pthread_mutex_unlock(&t->lock);
                 lk_err err = LK_ERR_INIT;
-                int r = poll_once(t, &err);
+                bool more = false;
+                int r = poll_once(t, &more, &err);
                 pthread_mutex_lock(&t->lock);
                 bool was_failing = t->error != NULL;
                 lk_freep(&t->error);
@@ -241,7 +248,7 @@ static void *run(void *arg) {
                                              LK_ERROR(&err));
                 }
                 struct timespec until = lk_deadline_after(t->o.poll_interval);
-                while (!t->stop && !t->kicked)
+                while (!t->stop && !t->kicked && !more)
                         if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == ETIMEDOUT)
                                 break;
                 t->kicked = false;
@@ -363,6 +370,7 @@ int lk_head_tracker_new(const lk_head_tracker_options *o, lk_head_tracker **ret,
         pthread_mutex_init(&t->lock, NULL);
         lk_cond_init_monotonic(&t->wake);
         t->chain = lk_head_chain_new(t->o.history_depth);
+        t->to_store = lk_malloc((1 + BACKFILL_ROUNDS * BACKFILL_BATCH) * sizeof *t->to_store);
         *ret = t;
         return 0;
 }
@@ -372,6 +380,7 @@ lk_head_tracker *lk_head_tracker_free(lk_head_tracker *t) {
                 return NULL;
         stop_locked(t, NULL);
         lk_head_chain_free(t->chain);
+        lk_free(t->to_store);
         lk_free(t->error);
         pthread_cond_destroy(&t->wake);
         pthread_mutex_destroy(&t->lock);

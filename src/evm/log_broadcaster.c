@@ -138,6 +138,55 @@ static int read_consumed(lk_db *db, void *arg, lk_err *err) {
         return r < 0 ? r : 0;
 }
 
+typedef struct consumed_batch {
+        int64_t chain_id, job_id;
+        const lk_pooled_log *logs; /* sorted by block, then log index */
+        size_t count;
+        bool *consumed;            /* per log */
+} consumed_batch;
+
+/* One query for a batch of ready logs instead of one each: what the job
+ * consumed over their blocks, matched to them by binary search. */
+static int read_consumed_batch(lk_db *db, void *arg, lk_err *err) {
+        consumed_batch *a = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "SELECT block_number, log_index, block_hash FROM log_broadcasts"
+                                  " WHERE evm_chain_id = $1 AND job_id = $2 AND block_number BETWEEN $3 AND $4"
+                                  " AND consumed",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, a->chain_id);
+        lk_stmt_bind_int64(st, 2, a->job_id);
+        lk_stmt_bind_int64(st, 3, (int64_t)a->logs[0].log.block_number);
+        lk_stmt_bind_int64(st, 4, (int64_t)a->logs[a->count - 1].log.block_number);
+        while ((r = lk_stmt_step(st, err)) == 1) {
+                lk_evm_log row = {.block_number = (uint64_t)lk_stmt_int64(st, 0),
+                                  .log_index = (uint64_t)lk_stmt_int64(st, 1)};
+                size_t len = 0;
+                const void *hash = lk_stmt_blob(st, 2, &len);
+                if (len != 32)
+                        continue;
+                size_t lo = 0, hi = a->count;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        const lk_evm_log *l = &a->logs[mid].log;
+                        if (l->block_number < row.block_number ||
+                            (l->block_number == row.block_number && l->log_index < row.log_index))
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                for (size_t i = lo; i < a->count && a->logs[i].log.block_number == row.block_number &&
+                                    a->logs[i].log.log_index == row.log_index;
+                     i++)
+                        if (memcmp(a->logs[i].log.block_hash, hash, 32) == 0)
+                                a->consumed[i] = true;
+        }
+        lk_stmt_done(st);
+        return r;
+}
+
 int lk_log_broadcast_was_consumed(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
                                   bool *ret, lk_err *err) {
         consumed_args a = {chain_id, job_id, log, false};
@@ -217,13 +266,13 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
                         copy = s->s;
                 }
                 pthread_mutex_unlock(&b->lock);
+                bool *consumed = lk_calloc(count ? count : 1, sizeof *consumed);
+                consumed_batch batch = {b->o.chain_id, copy.job_id, ready, count, consumed};
+                lk_err err = LK_ERR_INIT;
+                if (count && b->o.store && lk_store_read(b->o.store, read_consumed_batch, &batch, &err) < 0)
+                        memset(consumed, 0, count * sizeof *consumed); /* the subscriber's own record keeps it once */
                 for (size_t i = 0; i < count; i++) {
-                        bool consumed = false;
-                        lk_err err = LK_ERR_INIT;
-                        if (b->o.store && lk_log_broadcast_was_consumed(b->o.store, b->o.chain_id, &ready[i].log,
-                                                                        copy.job_id, &consumed, &err) < 0)
-                                consumed = false; /* the subscriber's own record keeps it once */
-                        if (consumed || copy.fn(copy.arg, &ready[i].log) == 0)
+                        if (consumed[i] || copy.fn(copy.arg, &ready[i].log) == 0)
                                 continue;
                         pthread_mutex_lock(&b->lock);
                         for (size_t j = 0; j < b->count; j++)
@@ -232,6 +281,7 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
                         pthread_mutex_unlock(&b->lock);
                 }
                 lk_log_pool_release(ready, count);
+                lk_free(consumed);
         }
         lk_free(ids);
 }

@@ -1,5 +1,7 @@
-/* See include/linkd/log_pool.h.  A few hundred logs wait at a time: a
- * sorted array is plenty. */
+/* See include/linkd/log_pool.h.  A sorted array: logs arrive mostly in
+ * order (appended), are found by binary search, and leave in one pass
+ * that compacts the array, so that a look-back over thousands of logs
+ * costs n log n, not n².  */
 #include "linkd/log_pool.h"
 
 #include <stdlib.h>
@@ -50,8 +52,23 @@ static bool before(const lk_evm_log *a, const lk_evm_log *b) {
                (a->block_number == b->block_number && a->log_index < b->log_index);
 }
 
+/* The first position whose log is not before log. */
+static size_t lower_bound(const lk_log_pool *p, const lk_evm_log *log) {
+        size_t lo = 0, hi = p->count;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (before(&p->logs[mid].log, log))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
 void lk_log_pool_add(lk_log_pool *p, const lk_evm_log *log) {
-        for (size_t i = 0; i < p->count; i++) {
+        size_t at = lower_bound(p, log);
+        /* logs of other branches may share the number and index: same_log tells them apart */
+        for (size_t i = at; i < p->count && !before(log, &p->logs[i].log); i++) {
                 if (!same_log(&p->logs[i].log, log))
                         continue;
                 if (log->removed)
@@ -64,9 +81,6 @@ void lk_log_pool_add(lk_log_pool *p, const lk_evm_log *log) {
                 p->cap = p->cap ? 2 * p->cap : 16;
                 p->logs = lk_realloc(p->logs, p->cap * sizeof *p->logs);
         }
-        size_t at = p->count;
-        while (at > 0 && before(log, &p->logs[at - 1].log))
-                at--;
         memmove(&p->logs[at + 1], &p->logs[at], (p->count - at) * sizeof *p->logs);
         lk_pooled_log *slot = &p->logs[at];
         slot->log = *log;
@@ -82,33 +96,52 @@ bool lk_log_pool_chain_canonical(void *chain, int64_t number, uint8_t ret_hash[s
         return h != NULL;
 }
 
+/* The canonical hash at a number, asked once per block: the logs come
+ * sorted, so a block's logs follow each other. */
+typedef struct canonical_cache {
+        lk_canonical_fn fn;
+        void *arg;
+        int64_t number; /* -1: nothing asked yet */
+        bool known;
+        uint8_t hash[32];
+} canonical_cache;
+
+static bool cached_canonical(canonical_cache *c, int64_t number) {
+        if (c->number != number) {
+                c->number = number;
+                c->known = c->fn(c->arg, number, c->hash);
+        }
+        return c->known;
+}
+
 size_t lk_log_pool_take_ready(lk_log_pool *p, int64_t tip_number, lk_canonical_fn canonical, void *arg,
                               uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped) {
         lk_pooled_log *ready = NULL;
-        size_t ready_count = 0, dropped = 0;
-        for (size_t i = 0; tip_number >= 0 && i < p->count;) {
-                const lk_evm_log *log = &p->logs[i].log;
-                if ((int64_t)log->block_number > tip_number) {
-                        i++; /* ahead of what the tracker has seen */
-                        continue;
-                }
-                uint8_t hash[32];
-                bool known = canonical(arg, (int64_t)log->block_number, hash);
-                if (known && memcmp(hash, log->block_hash, 32) != 0) {
-                        drop(p, i); /* its block was reorganised away */
+        size_t ready_count = 0, ready_cap = 0, dropped = 0, kept = 0;
+        canonical_cache cache = {.fn = canonical, .arg = arg, .number = -1};
+        for (size_t i = 0; i < p->count; i++) {
+                lk_pooled_log *entry = &p->logs[i];
+                const lk_evm_log *log = &entry->log;
+                /* ahead of what the tracker has seen: it waits */
+                bool wait = tip_number < 0 || (int64_t)log->block_number > tip_number;
+                bool known = !wait && cached_canonical(&cache, (int64_t)log->block_number);
+                if (known && memcmp(cache.hash, log->block_hash, 32) != 0) {
+                        lk_free(entry->data); /* its block was reorganised away */
                         dropped++;
                         continue;
                 }
-                uint64_t confirmations = (uint64_t)(tip_number - (int64_t)log->block_number) + 1;
+                uint64_t confirmations = wait ? 0 : (uint64_t)(tip_number - (int64_t)log->block_number) + 1;
                 if (!known || confirmations < (min_confirmations ? min_confirmations : 1)) {
-                        i++; /* not known canonical yet, or too young */
+                        p->logs[kept++] = *entry; /* not known canonical yet, or too young */
                         continue;
                 }
-                ready = lk_realloc(ready, (ready_count + 1) * sizeof *ready);
-                ready[ready_count++] = p->logs[i];
-                memmove(&p->logs[i], &p->logs[i + 1], (p->count - i - 1) * sizeof *p->logs);
-                p->count--;
+                if (ready_count == ready_cap) {
+                        ready_cap = ready_cap ? 2 * ready_cap : 16;
+                        ready = lk_realloc(ready, ready_cap * sizeof *ready);
+                }
+                ready[ready_count++] = *entry;
         }
+        p->count = kept;
         *ret = ready;
         if (ret_dropped)
                 *ret_dropped = dropped;

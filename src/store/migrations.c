@@ -220,7 +220,8 @@ static const char *const drop_cron_fired[] = {"DROP TABLE cron_fired;", NULL};
 
 /* The transaction manager: each key's next nonce, owned by the node and
  * advanced in the same transaction that gives a transaction its nonce,
- * and the receipts found for broadcast attempts. */
+ * and the receipts found for broadcast attempts.  And the log
+ * broadcaster's look-up of what a job consumed, by block range. */
 #define TXM(NUMBER, BYTES, TIME, NOW, ID)                                                                          \
         "CREATE TABLE evm_key_states ("                                                                            \
         " evm_chain_id " NUMBER " NOT NULL,"                                                                       \
@@ -236,10 +237,12 @@ static const char *const drop_cron_fired[] = {"DROP TABLE cron_fired;", NULL};
         " transaction_index BIGINT NOT NULL,"                                                                      \
         " status SMALLINT NOT NULL,"                                                                               \
         " gas_used BIGINT NOT NULL,"                                                                               \
-        " created_at " TIME " NOT NULL DEFAULT " NOW ");",
+        " created_at " TIME " NOT NULL DEFAULT " NOW ");",                                                          \
+        "CREATE INDEX log_broadcasts_job_block ON log_broadcasts (evm_chain_id, job_id, block_number);",
 static const char *const txm_sqlite[] = {TXM("TEXT", "BLOB", "TEXT", SQLITE_NOW, "INTEGER PRIMARY KEY") NULL};
 static const char *const txm_postgres[] = {TXM("NUMERIC(78)", "BYTEA", "TIMESTAMPTZ", "now()", "BIGSERIAL PRIMARY KEY") NULL};
-static const char *const drop_txm[] = {"DROP TABLE evm_receipts; DROP TABLE evm_key_states;", NULL};
+static const char *const drop_txm[] = {
+        "DROP INDEX log_broadcasts_job_block; DROP TABLE evm_receipts; DROP TABLE evm_key_states;", NULL};
 
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
