@@ -1,7 +1,9 @@
 /* libFuzzer target for the decoders of RPC answers: the input, parsed as
  * JSON, and every value inside it are decoded as a QUANTITY (64-bit and
  * 256-bit), as DATA of 20 and 32 bytes, as a block, as a log and as a
- * receipt (of the hash in its own transactionHash, and of another).  A rejection must come with a
+ * receipt (of the hash in its own transactionHash, and of another); the
+ * input itself is also read as a JSON-RPC response, as both transports
+ * read one, and its result as an eth_chainId answer.  A rejection must come with a
  * message; an accepted quantity must print back to the same text (but
  * for the case of its digits). */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "evm/jsonrpc.h"
 #include "linkd/heads.h"
 #include "linkd/rpc.h"
 
@@ -81,6 +84,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!v)
                 return 0;
         decode(v, 8);
+        json_t *result = NULL;
+        lk_err err = LK_ERR_INIT;
+        int r = lk__jsonrpc_result("fuzz", "eth_chainId", v, &result, &err);
+        if (r < 0) {
+                check(err.msg[0] != '\0' && (r == LK_RPC_ENODE || r == -EPROTO) && !result);
+        } else {
+                uint64_t id = 0;
+                lk_err_clear(&err);
+                if (lk__jsonrpc_chain_id("fuzz", result, 1337, &id, &err) < 0)
+                        check(err.msg[0] != '\0');
+                else
+                        check(id == 1337);
+        }
+        json_decref(result);
         json_decref(v);
         return 0;
 }
