@@ -57,8 +57,9 @@ int lk_rpc_pool_call(lk_rpc_pool *pool, const char *method, json_t *params, json
 int lk_rpc_pool_batch(lk_rpc_pool *pool, lk_rpc_request *requests, size_t count, lk_err *err);
 
 /* As lk_rpc_pool_call, for what every node should hear (a signed
- * transaction): also to each send-only node first, whose answers are not
- * waited for beyond their own call and do not count. */
+ * transaction): also to each send-only node first, whose answers do not
+ * count; one that does not answer is left out (and its health entry
+ * fails) until recheck_after has passed. */
 int lk_rpc_pool_send(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
 
 /* The WebSocket client of the first node (not send-only) with a

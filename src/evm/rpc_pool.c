@@ -260,14 +260,30 @@ int lk_rpc_pool_batch(lk_rpc_pool *p, lk_rpc_request *requests, size_t count, lk
         return r;
 }
 
-int lk_rpc_pool_send(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+/* A send-only node that did not answer is left out until recheck_after
+ * has passed, so that a dead one costs its timeout once per recheck, not
+ * on every transaction sent; its health entry says why meanwhile.  Its
+ * own JSON-RPC errors (the transaction refused) do not count. */
+static void send_to_send_only(lk_rpc_pool *p, const char *method, json_t *params) {
         for (size_t i = 0; i < p->count; i++) {
-                if (!p->nodes[i].send_only)
+                node *n = &p->nodes[i];
+                if (!n->send_only)
+                        continue;
+                pthread_mutex_lock(&p->lock);
+                bool resting = n->error && lk_now_monotonic() - n->dead_since < p->recheck_after;
+                pthread_mutex_unlock(&p->lock);
+                if (resting)
                         continue;
                 json_t *ignored = NULL;
-                node_call(&p->nodes[i], method, params ? json_incref(params) : NULL, &ignored, NULL);
+                lk_err why = LK_ERR_INIT;
+                int r = node_call(n, method, params ? json_incref(params) : NULL, &ignored, &why);
                 json_decref(ignored);
+                mark(p, i, r < 0 && node_at_fault(r) ? &why : NULL, 0);
         }
+}
+
+int lk_rpc_pool_send(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        send_to_send_only(p, method, params);
         return lk_rpc_pool_call(p, method, params, ret_result, err);
 }
 

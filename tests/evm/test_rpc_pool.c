@@ -313,6 +313,47 @@ static void ws_only_on_ganache(void **state) {
         lk_rpc_pool_free(p);
 }
 
+/* A silent send-only node costs its timeout once, not on every send: it
+ * rests (failing its health check) until the recheck, and the sends go on
+ * through ganache meanwhile. */
+static void a_silent_send_only_node_rests(void **state) {
+        (void)state;
+        lkrs_server *server = lkrs_start(NULL);
+        lkrs_behave(server, LKRS_SILENT);
+        lktest_ganache g = {0};
+        lktest_ganache_start(&g);
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", lkrs_port(server));
+        lk_rpc_pool_node nodes[] = {{.name = "ganache", .http_url = g.url},
+                                    {.name = "sender", .http_url = url, .send_only = true}};
+        lk_rpc_pool *p = NULL;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_rpc_pool_new(&(lk_rpc_pool_options){.chain_id = LKTEST_GANACHE_CHAIN_ID, .nodes = nodes,
+                                                                .node_count = 2, .timeout = 300 * LK_USEC_PER_MSEC,
+                                                                .recheck_after = 60 * LK_USEC_PER_SEC},
+                                         &p, &err),
+                         0);
+        for (int i = 0; i < 3; i++) {
+                lk_usec start = lk_now_monotonic();
+                json_t *result = NULL;
+                assert_int_equal(lk_rpc_pool_send(p, "eth_chainId", NULL, &result, &err), 0);
+                json_decref(result);
+                lk_usec took = lk_now_monotonic() - start;
+                if (i == 0)
+                        assert_true(took >= 300 * LK_USEC_PER_MSEC);
+                else if (took >= 300 * LK_USEC_PER_MSEC)
+                        fail_msg("send %d waited %lld us for the resting node", i, (long long)took);
+        }
+        char *why = health_of(p, "EVM.1337.Node.sender");
+        assert_non_null(why);
+        assert_non_null(strstr(why, "RPC node sender"));
+        lk_free(why);
+        assert_null(health_of(p, "EVM.1337.Node.ganache"));
+        lk_rpc_pool_free(p);
+        lktest_ganache_stop(&g);
+        lkrs_stop(server);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(fails_over_and_comes_back),
@@ -322,6 +363,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(http_wrong_chain_id, http_pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(ws_dropped, ws_pair_setup, pair_teardown),
                 cmocka_unit_test(ws_only_on_ganache),
+                cmocka_unit_test(a_silent_send_only_node_rests),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
