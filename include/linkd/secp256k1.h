@@ -66,6 +66,14 @@ bool lk_scalar_in_range(const uint8_t bytes[static LK_SCALAR_LEN]);
 void lk_scalar_reduce(lk_scalar *ret, const uint8_t bytes[static LK_SCALAR_LEN]);
 void lk_scalar_from_u64(lk_scalar *ret, uint64_t v);
 bool lk_scalar_is_zero(const lk_scalar *a);
+/* Whether b[0..n) are all zero, in time that depends on n only (the
+ * bytes may be secret). */
+static inline bool lk_bytes_are_zero(const uint8_t *b, size_t n) {
+        uint8_t any = 0;
+        for (size_t i = 0; i < n; i++)
+                any |= b[i];
+        return any == 0;
+}
 bool lk_scalar_equal(const lk_scalar *a, const lk_scalar *b);
 /* Uniform in [1, N). */
 int lk_scalar_random(lk_scalar *ret, const lk_random *random);

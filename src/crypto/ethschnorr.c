@@ -62,13 +62,6 @@ int lk_schnorr_sign(const lk_scalar *secret, const uint8_t message[static 32], c
         return r;
 }
 
-static bool all_zero(const uint8_t *b, size_t n) {
-        uint8_t any = 0;
-        for (size_t i = 0; i < n; i++)
-                any |= b[i];
-        return any == 0;
-}
-
 int lk_schnorr_verify(const lk_point *pk, const uint8_t message[static 32], const lk_schnorr_signature *signature,
                       lk_err *err) {
         if (pk->infinity)
@@ -77,8 +70,8 @@ int lk_schnorr_verify(const lk_point *pk, const uint8_t message[static 32], cons
                 return lk_err_set(err, -EINVAL, "Public-key x >= HALF_Q");
         if (!lk_scalar_in_range(signature->s.b))
                 return lk_err_set(err, -EINVAL, "signature must be reduced modulo Q");
-        if (lk_scalar_is_zero(&signature->s) || all_zero(message, 32) ||
-            all_zero(signature->nonce_address, LK_ADDRESS_LEN))
+        if (lk_scalar_is_zero(&signature->s) || lk_bytes_are_zero(message, 32) ||
+            lk_bytes_are_zero(signature->nonce_address, LK_ADDRESS_LEN))
                 return lk_err_set(err, -EINVAL, "no zero inputs allowed");
         lk_scalar e;
         lk_point sum;

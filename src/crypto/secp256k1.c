@@ -284,17 +284,10 @@ void lk_point_to_long(const lk_point *p, uint8_t out[static LK_POINT_LEN]) {
         memcpy(out, sec1 + 1, LK_POINT_LEN);
 }
 
-static bool is_zero_bytes(const uint8_t *b, size_t n) {
-        uint8_t any = 0;
-        for (size_t i = 0; i < n; i++)
-                any |= b[i];
-        return any == 0;
-}
-
 int lk_point_from_long(lk_point *ret, const uint8_t in[static LK_POINT_LEN], lk_err *err) {
         if (!less_than(in, field_prime) || !less_than(in + 32, field_prime))
                 return lk_err_set(err, -EINVAL, "point coordinate is not below the field prime");
-        if (is_zero_bytes(in, LK_POINT_LEN))
+        if (lk_bytes_are_zero(in, LK_POINT_LEN))
                 return lk_err_set(err, -EINVAL, "point is the identity (0, 0)");
         uint8_t sec1[65] = {0x04};
         memcpy(sec1 + 1, in, LK_POINT_LEN);

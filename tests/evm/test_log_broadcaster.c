@@ -38,10 +38,6 @@ typedef struct fixture {
         uint8_t last_topic, last_hash[32];
 } fixture;
 
-static int exec_body(lk_db *db, void *arg, lk_err *err) {
-        return lk_db_exec(db, arg, err);
-}
-
 static int setup(void **state) {
         lktest_db_setup(state);
         fixture *f = lk_calloc(1, sizeof *f);
@@ -56,7 +52,7 @@ static int setup(void **state) {
                              "INSERT INTO jobs (id, external_job_id, type, schema_version, pipeline_spec_id)"
                              " VALUES (7, '00000000-0000-4000-8000-000000000007', 'directrequest', 1, 1)"};
         for (int i = 0; i < 2; i++)
-                if (lk_store_tx(f->db->store, exec_body, (void *)sql[i], &err) < 0)
+                if (lk_store_tx(f->db->store, lktest_exec_body, (void *)sql[i], &err) < 0)
                         fail_msg("%s", err.msg);
         lktest_ganache_deploy_logger(f->rpc, f->logger);
         *state = f;

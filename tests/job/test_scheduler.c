@@ -403,40 +403,12 @@ static void at_fires_once_without_a_store(void **state) {
 
 typedef lktest_db fixture;
 
-static int exec_body(lk_db *db, void *arg, lk_err *err) {
-        return lk_db_exec(db, arg, err);
-}
-
 static void exec_sql(fixture *f, const char *sql) {
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_tx(f->store, exec_body, (void *)sql, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
-}
-
-typedef struct count_args {
-        const char *sql;
-        int64_t count;
-} count_args;
-
-static int count_body(lk_db *db, void *arg, lk_err *err) {
-        count_args *a = arg;
-        lk_stmt *st;
-        int r = lk_db_prepare(db, a->sql, &st, err);
-        if (r < 0)
-                return r;
-        r = lk_stmt_step(st, err);
-        if (r == 1)
-                a->count = lk_stmt_int64(st, 0);
-        lk_stmt_done(st);
-        return r < 0 ? r : 0;
+        lktest_store_exec(f->store, sql);
 }
 
 static int64_t count(fixture *f, const char *sql) {
-        count_args a = {sql, -1};
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_read(f->store, count_body, &a, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
-        return a.count;
+        return lktest_store_int(f->store, sql);
 }
 
 static void insert_job(fixture *f, int64_t id) {

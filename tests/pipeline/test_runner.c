@@ -4,6 +4,7 @@
  * resume, and recovery of runs left running.  Database tests run on SQLite
  * and on PostgreSQL. */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -215,14 +216,8 @@ static void assert_prefix(const char *got, const char *prefix) {
 
 /* ---- SQL helpers ---- */
 
-static int exec_body(lk_db *db, void *arg, lk_err *err) {
-        return lk_db_exec(db, arg, err);
-}
-
 static void exec_sql(fixture *f, const char *sql) {
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_tx(f->store, exec_body, (void *)sql, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
+        lktest_store_exec(f->store, sql);
 }
 
 typedef struct query_args {

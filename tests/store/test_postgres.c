@@ -4,6 +4,7 @@
  * a fresh database on the cluster scripts/pg-cluster started
  * ($LINKD_TEST_PG_URL). */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <float.h>
@@ -113,18 +114,12 @@ static char *replace(const char *url, const char *from, const char *to) {
 
 /* ---- transaction bodies ---- */
 
-static int exec_body(lk_db *db, void *arg, lk_err *err) {
-        return lk_db_exec(db, arg, err);
-}
-
 static void exec_sql(fixture *f, const char *sql) {
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_tx(f->store, exec_body, (void *)sql, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
+        lktest_store_exec(f->store, sql);
 }
 
 static int run_sql(fixture *f, const char *sql, lk_err *err) {
-        return lk_store_tx(f->store, exec_body, (void *)sql, err);
+        return lk_store_tx(f->store, lktest_exec_body, (void *)sql, err);
 }
 
 /* The single int64 a query returns, in the connection the body holds. */
@@ -646,7 +641,7 @@ static void read_only_transaction_refuses_writes(void **state) {
         fixture *f = *state;
         exec_sql(f, "CREATE TABLE w (k int)");
         lk_err err = LK_ERR_INIT;
-        int r = lk_store_read(f->store, exec_body, "INSERT INTO w VALUES (1)", &err);
+        int r = lk_store_read(f->store, lktest_exec_body, "INSERT INTO w VALUES (1)", &err);
         assert_true(r < 0);
         assert_non_null(strstr(err.msg, "read-only"));
         assert_int_equal(query(f, "SELECT count(*) FROM w").value, 0);

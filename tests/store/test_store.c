@@ -1,5 +1,6 @@
 /* The store API, the same tests on SQLite and on PostgreSQL. */
 #include "lktest.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -73,40 +74,12 @@ static void start(fixture *f) {
 
 /* ---- bodies ---- */
 
-static int exec_body(lk_db *db, void *arg, lk_err *err) {
-        return lk_db_exec(db, arg, err);
-}
-
 static void exec_sql(fixture *f, const char *sql) {
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_tx(f->store, exec_body, (void *)sql, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
-}
-
-typedef struct count_args {
-        const char *sql;
-        int64_t count;
-} count_args;
-
-static int count_body(lk_db *db, void *arg, lk_err *err) {
-        count_args *a = arg;
-        lk_stmt *st;
-        int r = lk_db_prepare(db, a->sql, &st, err);
-        if (r < 0)
-                return r;
-        r = lk_stmt_step(st, err);
-        if (r == 1)
-                a->count = lk_stmt_int64(st, 0);
-        lk_stmt_done(st);
-        return r < 0 ? r : 0;
+        lktest_store_exec(f->store, sql);
 }
 
 static int64_t count(fixture *f, const char *sql) {
-        count_args a = {sql, -1};
-        lk_err err = LK_ERR_INIT;
-        if (lk_store_read(f->store, count_body, &a, &err) < 0)
-                fail_msg("%s: %s", sql, err.msg);
-        return a.count;
+        return lktest_store_int(f->store, sql);
 }
 
 /* ---- tests ---- */
@@ -282,8 +255,8 @@ static void constraint_errors_have_codes(void **state) {
         lk_err err = LK_ERR_INIT;
         assert_int_equal(lk_store_tx(f->store, insert_user, "op@example.com", &err), 0);
         assert_int_equal(lk_store_tx(f->store, insert_user, "op@example.com", &err), -EEXIST);
-        assert_int_equal(lk_store_tx(f->store, exec_body, "SELEKT nonsense", &err), -EINVAL);
-        assert_int_equal(lk_store_tx(f->store, exec_body,
+        assert_int_equal(lk_store_tx(f->store, lktest_exec_body, "SELEKT nonsense", &err), -EINVAL);
+        assert_int_equal(lk_store_tx(f->store, lktest_exec_body,
                                      "INSERT INTO users (email, hashed_password, role) VALUES ('x', 'y', 'god')", &err),
                          -EINVAL);
         assert_int_equal(count(f, "SELECT COUNT(*) FROM users"), 1);

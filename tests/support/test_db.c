@@ -38,3 +38,39 @@ int lktest_db_teardown(void **state) {
         lk_free(db);
         return 0;
 }
+
+int lktest_exec_body(lk_db *db, void *arg, lk_err *err) {
+        return lk_db_exec(db, arg, err);
+}
+
+void lktest_store_exec(lk_store *store, const char *sql) {
+        lk_err err = LK_ERR_INIT;
+        if (lk_store_tx(store, lktest_exec_body, (void *)sql, &err) < 0)
+                fail_msg("%s: %s", sql, err.msg);
+}
+
+typedef struct int_args {
+        const char *sql;
+        int64_t value;
+} int_args;
+
+static int int_body(lk_db *db, void *arg, lk_err *err) {
+        int_args *a = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db, a->sql, &st, err);
+        if (r < 0)
+                return r;
+        r = lk_stmt_step(st, err);
+        if (r == 1)
+                a->value = lk_stmt_int64(st, 0);
+        lk_stmt_done(st);
+        return r < 0 ? r : 0;
+}
+
+int64_t lktest_store_int(lk_store *store, const char *sql) {
+        int_args a = {sql, -1};
+        lk_err err = LK_ERR_INIT;
+        if (lk_store_read(store, int_body, &a, &err) < 0)
+                fail_msg("%s: %s", sql, err.msg);
+        return a.value;
+}

@@ -26,6 +26,14 @@ int lktest_db_teardown(void **state);
 /* Makes and starts db->store again (after a test closed it). */
 void lktest_db_open(lktest_db *db);
 
+/* lk_db_exec as a transaction body (arg: the SQL text). */
+int lktest_exec_body(lk_db *db, void *arg, lk_err *err);
+/* sql in a transaction of store; fails the test (naming sql) on error. */
+void lktest_store_exec(lk_store *store, const char *sql);
+/* The first column of the first row of sql as an integer (-1 without a
+ * row); fails the test on error. */
+int64_t lktest_store_int(lk_store *store, const char *sql);
+
 /* A test on both backends. */
 #define LKTEST_BOTH_BACKENDS(test)                                                                              \
         cmocka_unit_test_prestate_setup_teardown(test, lktest_db_setup, lktest_db_teardown,                     \
