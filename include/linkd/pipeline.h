@@ -118,9 +118,30 @@ void lk_run_to_json(const lk_run *run, lk_buf *out);
 
 typedef struct lk_runner lk_runner;
 
+typedef struct lk_chain lk_chain;
+typedef struct lk_point lk_point;
+typedef struct lk_scalar lk_scalar;
+
+/* What the EVM tasks (ethcall, ethtx, estimategaslimit, ethgetblock, vrf,
+ * vrfv2) borrow from the node: its chains and its VRF keys.  The node
+ * fills it in; without it those tasks fail, saying no chain is
+ * configured.  Both functions are called from the runner's threads. */
+typedef struct lk_pipeline_evm {
+        /* The chain whose id is the decimal chain_id, or the node's first
+         * chain when chain_id is NULL or empty; NULL when there is none.
+         * The chain is borrowed: it outlives the runner's runs. */
+        lk_chain *(*chain)(void *arg, const char *chain_id);
+        /* The secret of the keystore's VRF key whose public key is
+         * public_key, in *ret_secret (the caller wipes it); -ENOENT when
+         * the keystore has no such key. */
+        int (*vrf_secret)(void *arg, const lk_point *public_key, lk_scalar *ret_secret, lk_err *err);
+        void *arg;
+} lk_pipeline_evm;
+
 typedef struct lk_runner_options {
         const lk_config *config; /* borrowed: [JobPipeline], [WebServer] Bridge* */
         lk_store *store;         /* borrowed; NULL: runs are not persisted */
+        const lk_pipeline_evm *evm; /* copied; NULL: no chains (the EVM tasks fail) */
         lk_log *log;             /* borrowed; may be NULL */
         unsigned workers;        /* 0: one per online CPU */
         /* Addresses the http task's restricted requests also refuse (the

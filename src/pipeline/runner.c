@@ -35,6 +35,7 @@ struct lk_runner {
         lk_timers *timers;
         lk_http_client *http;
         lk_task_env env;
+        lk_pipeline_evm evm;     /* env.evm points here when the node gave one */
         lk__metrics *metrics;
         lk_value *empty_vars;    /* what tasks that read no vars see */
 
@@ -256,6 +257,7 @@ static lk_task_attempt *attempt_new(lk__task_run *t) {
                 .env = &run->runner->env,
                 .task_run_id = t->uuid,
                 .spec_id = run->spec->id,
+                .run_id = run->id,
                 .deadline = attempt_deadline(run, o),
                 .timeout_set = o->timeout_set,
         };
@@ -1003,6 +1005,10 @@ int lk_runner_new(const lk_runner_options *options, lk_runner **ret_runner, lk_e
                 .resolve_count = options->http_resolve_count,
         };
         rn->env = (lk_task_env){.config = options->config, .store = options->store};
+        if (options->evm) {
+                rn->evm = *options->evm;
+                rn->env.evm = &rn->evm;
+        }
         rn->empty_vars = lk_value_map();
         lk_job_init(&rn->reaper_job, reaper_run);
         rn->metrics = lk__metrics_new();

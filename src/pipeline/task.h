@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "linkd/config.h"
 #include "linkd/err.h"
+#include "linkd/pipeline.h"
 #include "linkd/store.h"
 #include "linkd/time.h"
 #include "linkd/value.h"
@@ -34,6 +35,7 @@ typedef struct lk_task_env {
         lk_http_client *http;
         lk_store *store;          /* NULL without persistence (bridges then cannot be found) */
         lk_pool *pool;            /* for work that must not run on the HTTP client's thread */
+        const lk_pipeline_evm *evm; /* the node's chains and VRF keys; NULL: none */
 } lk_task_env;
 
 typedef struct lk_task_call {
@@ -44,6 +46,7 @@ typedef struct lk_task_call {
         const lk_task_env *env;
         const char *task_run_id;    /* this task run's UUID */
         int64_t spec_id;            /* pipeline_specs.id, 0 if not stored */
+        int64_t run_id;             /* pipeline_runs.id, 0 if not (yet) stored */
         /* When the attempt must end: the earliest of the run's
          * MaxRunDuration, the task's timeout and the job's maxTaskDuration
          * (monotonic; LK_USEC_INFINITY for none). */
