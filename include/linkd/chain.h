@@ -28,6 +28,8 @@ typedef struct lk_chain_options {
         lk_store *store;                   /* borrowed */
         const char *keystore_password;     /* borrowed; NULL: none given */
         lk_log *log;                       /* borrowed; may be NULL */
+        lk_txm_resume_fn resume;           /* the transaction manager's; may be NULL */
+        void *resume_arg;
 } lk_chain_options;
 
 int lk_chain_new(const lk_chain_options *options, lk_chain **ret, lk_err *err);
@@ -35,6 +37,8 @@ lk_chain *lk_chain_free(lk_chain *chain);
 lk_service *lk_chain_service(lk_chain *chain);
 
 int64_t lk_chain_id(const lk_chain *chain);
+/* Its [[EVM]] table (borrowed). */
+const lk_evm_chain_config *lk_chain_config(const lk_chain *chain);
 /* The chain's parts, owned by it.  The transaction manager exists once
  * the chain has started (NULL before). */
 lk_rpc_pool *lk_chain_rpc(lk_chain *chain);

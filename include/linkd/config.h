@@ -36,6 +36,7 @@ typedef struct lk_evm_chain_config {
         bool enabled;
         int64_t finality_depth;
         int64_t min_incoming_confirmations;
+        char *min_contract_payment; /* Chainlink's assets.Link text: juels, or '0.1 link' */
         struct {
                 char *mode;            /* "BlockHistory", "FixedPrice" or "L2Suggested" */
                 int64_t limit_default; /* gas */

@@ -172,6 +172,12 @@ typedef struct lk_run_request {
         const lk_value *vars;    /* the initial vars (a map: jobSpec, jobRun, ...); NULL = {}; a reference is taken */
         bool save_task_runs;     /* store the task runs of successful runs too */
         bool pre_insert;         /* store the run before it executes */
+        /* With pre_insert (and a store): called inside the transaction that
+         * stores the run, with the run's id, so that what started the run
+         * (a log consumed) is recorded with it or not at all.  An error
+         * stores nothing and is lk_runner_start's. */
+        int (*in_insert)(lk_db *db, void *arg, int64_t run_id, lk_err *err);
+        void *in_insert_arg;
         lk_run_done_fn done;     /* may be NULL */
         void *done_arg;
 } lk_run_request;
@@ -187,10 +193,17 @@ int lk_runner_run(lk_runner *runner, const lk_run_request *request, lk_run **ret
  * exactly one of value and error, and resumes the run.  The task's output
  * becomes the JSON text of value, as Chainlink keeps the bridge's raw
  * JSON.  The result is in the database before this returns.  -ENOENT when
- * no pending task run has that id. */
+ * no pending task run has that id; -EAGAIN when the task run is still
+ * executing (it may be about to suspend: ask again). */
 int lk_runner_resume(lk_runner *runner, const char *task_run_id, const lk_value *value, const char *error,
                      lk_err *err);
 
+/* Cancels a run still in memory, as Chainlink cancels a run's context:
+ * tasks not yet started fail with "context canceled", HTTP requests in
+ * flight are cancelled, and the run ends errored and is stored.  -ENOENT
+ * when no run of that id is in memory (finished, or suspended and
+ * stored). */
+int lk_runner_cancel(lk_runner *runner, int64_t run_id, lk_err *err);
 /* Runs the reaper once now: deletes runs finished before now - threshold.
  * *ret_deleted: how many. */
 int lk_runner_reap(lk_runner *runner, lk_usec threshold, int64_t *ret_deleted, lk_err *err);

@@ -2,8 +2,9 @@
  * deletes jobs.
  *
  * At start it loads every stored job and starts its services: a cron job
- * is scheduled, a webhook job waits for runs, a directrequest or vrf job
- * is kept until the EVM services exist.  A job whose services cannot
+ * is scheduled, a webhook job waits for runs, a directrequest job listens
+ * for requests on its chain (lk_directrequest); a vrf job is stored and
+ * shown but not served yet.  A job whose services cannot
  * start stays stored, and the reason goes to job_spec_errors.  Creating a
  * job stores it (job, pipeline spec, type spec in one transaction) and
  * then starts it; deleting stops it first, then removes it, so no job is
@@ -28,6 +29,7 @@ typedef struct lk_spawner_options {
         lk_runner *runner;       /* borrowed; started before the spawner */
         lk_scheduler *scheduler; /* borrowed */
         lk_log *log;             /* borrowed; may be NULL */
+        const lk_pipeline_evm *evm; /* copied; the chains directrequest jobs listen on; may be NULL */
 } lk_spawner_options;
 
 int lk_spawner_new(const lk_spawner_options *options, lk_spawner **ret_spawner, lk_err *err);

@@ -54,6 +54,15 @@ typedef struct lk_txm_gas {
         int64_t bump_threshold;  /* blocks without a receipt before a bump; 0: never */
 } lk_txm_gas;
 
+/* Hands the outcome of a transaction a pipeline task waits on (ethtx with
+ * minConfirmations) to that task: receipt_json (a JSON object: the
+ * receipt as eth_getTransactionReceipt gives it) or error, exactly one of
+ * them.  Returns 0 once the outcome is delivered, or when no task waits
+ * for it any more; -EAGAIN (or any error) to be called again next round:
+ * the task may not be waiting yet, or the runner may not be running.
+ * Called on the manager's thread. */
+typedef int (*lk_txm_resume_fn)(void *arg, const char *task_run_id, const char *receipt_json, const char *error);
+
 typedef struct lk_txm_options {
         int64_t chain_id;
         lk_rpc_pool *rpc;        /* borrowed */
@@ -64,6 +73,8 @@ typedef struct lk_txm_options {
         int64_t finality_depth;  /* receipts are rechecked until this deep */
         lk_usec poll_interval;   /* 0 = 1 s */
         lk_log *log;             /* borrowed; may be NULL */
+        lk_txm_resume_fn resume; /* may be NULL: nothing waits */
+        void *resume_arg;
 } lk_txm_options;
 
 int lk_txm_new(const lk_txm_options *options, lk_txm **ret, lk_err *err);
@@ -80,6 +91,14 @@ typedef struct lk_txm_request {
         uint64_t gas_limit;           /* 0: LimitDefault */
         const char *idempotency_key;  /* NULL: none (every call enqueues) */
         const char *meta;             /* JSON object text kept with it; may be NULL */
+        /* The pipeline task run waiting for the receipt, min_confirmations
+         * blocks deep (both or neither; NULL: none waits).  Enqueued again
+         * under the same idempotency key with another task run (the run
+         * was started again after a crash), the transaction is handed to
+         * the new task run instead. */
+        const char *pipeline_task_run_id;
+        uint32_t min_confirmations;
+        bool fail_on_revert;          /* a reverted receipt is the task's error */
 } lk_txm_request;
 
 /* Saves the request as an unstarted transaction, or finds the one saved
@@ -102,6 +121,12 @@ typedef struct lk_txm_status {
         bool reverted;          /* the receipt's status is 0 */
         char error[256];        /* for fatal_error */
 } lk_txm_status;
+
+/* The sender for a job's transaction: the next, in turn, of the manager's
+ * keys that are among allowed (all keys when allowed_count is 0).
+ * -ENOENT when none is. */
+int lk_txm_pick_sender(lk_txm *txm, const uint8_t (*allowed)[LK_ADDRESS_LEN], size_t allowed_count,
+                       uint8_t ret_from[static LK_ADDRESS_LEN], lk_err *err);
 
 /* Transaction id as the manager knows it; -ENOENT for an unknown id. */
 int lk_txm_status_get(lk_store *store, int64_t id, lk_txm_status *ret, lk_err *err);

@@ -124,6 +124,7 @@ static const setting evm_chain_settings[] = {
         {NULL, "Enabled", NULL, T_BOOL, CHAIN(enabled), "true", NOLIMIT, NULL},
         {NULL, "FinalityDepth", NULL, T_INT, CHAIN(finality_depth), "50", 0, 100000, NULL},
         {NULL, "MinIncomingConfirmations", NULL, T_INT, CHAIN(min_incoming_confirmations), "3", 1, 100000, NULL},
+        {NULL, "MinContractPayment", NULL, T_STRING, CHAIN(min_contract_payment), "0.00001 link", NOLIMIT, NULL},
         {"GasEstimator", "Mode", NULL, T_CHOICE, CHAIN(gas_estimator.mode), "BlockHistory", NOLIMIT,
          "BlockHistory|FixedPrice|L2Suggested"},
         {"GasEstimator", "LimitDefault", NULL, T_INT, CHAIN(gas_estimator.limit_default), "500000", 21000, 1000000000,

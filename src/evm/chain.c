@@ -84,6 +84,8 @@ static int make_txm(lk_chain *c, lk_err *err) {
                 .finality_depth = cfg->finality_depth,
                 .poll_interval = cfg->head_tracker.sampling_interval,
                 .log = c->o.log,
+                .resume = c->o.resume,
+                .resume_arg = c->o.resume_arg,
         };
         r = lk_txm_new(&o, &c->txm, err);
         for (size_t i = 0; i < count; i++)
@@ -211,6 +213,10 @@ lk_service *lk_chain_service(lk_chain *c) {
 
 int64_t lk_chain_id(const lk_chain *c) {
         return c->o.config->chain_id;
+}
+
+const lk_evm_chain_config *lk_chain_config(const lk_chain *c) {
+        return c->o.config;
 }
 
 lk_rpc_pool *lk_chain_rpc(lk_chain *c) {

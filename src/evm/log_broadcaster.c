@@ -31,6 +31,12 @@ struct lk_log_broadcaster {
         int64_t next_block; /* the first block whose logs are not fetched yet; -1 before the first head */
         char *error;        /* why the last fetch failed (under lock); NULL when it did not */
         char name[64];      /* EVM.<chainID>.LogBroadcaster */
+        /* The subscription whose function is being called (0: none), and
+         * on which thread: an unsubscribe waits for the call to end, so
+         * that the subscriber may be freed once it returns. */
+        int calling;
+        pthread_t caller;
+        pthread_cond_t called;
 };
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcaster **ret, lk_err *err) {
@@ -42,6 +48,7 @@ int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcast
         b->next_block = -1;
         snprintf(b->name, sizeof b->name, "EVM.%" PRId64 ".LogBroadcaster", o->chain_id);
         pthread_mutex_init(&b->lock, NULL);
+        pthread_cond_init(&b->called, NULL);
         *ret = b;
         return 0;
 }
@@ -56,6 +63,7 @@ lk_log_broadcaster *lk_log_broadcaster_free(lk_log_broadcaster *b) {
         lk_free(b->subs);
         lk_free(b->error);
         pthread_mutex_destroy(&b->lock);
+        pthread_cond_destroy(&b->called);
         lk_free(b);
         return NULL;
 }
@@ -88,6 +96,8 @@ void lk_log_broadcaster_unsubscribe(lk_log_broadcaster *b, int id) {
                 b->count--;
                 break;
         }
+        while (b->calling == id && !pthread_equal(b->caller, pthread_self()))
+                pthread_cond_wait(&b->called, &b->lock);
         pthread_mutex_unlock(&b->lock);
 }
 
@@ -264,6 +274,8 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
                         count = lk_log_pool_take_ready(s->pool, tip, canonical, b->o.heads, s->s.min_confirmations,
                                                        &ready, NULL);
                         copy = s->s;
+                        b->calling = ids[k];
+                        b->caller = pthread_self();
                 }
                 pthread_mutex_unlock(&b->lock);
                 bool *consumed = lk_calloc(count ? count : 1, sizeof *consumed);
@@ -271,15 +283,23 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
                 lk_err err = LK_ERR_INIT;
                 if (count && b->o.store && lk_store_read(b->o.store, read_consumed_batch, &batch, &err) < 0)
                         memset(consumed, 0, count * sizeof *consumed); /* the subscriber's own record keeps it once */
-                for (size_t i = 0; i < count; i++) {
+                bool subscribed = s != NULL;
+                for (size_t i = 0; i < count && subscribed; i++) {
                         if (consumed[i] || copy.fn(copy.arg, &ready[i].log) == 0)
                                 continue;
                         pthread_mutex_lock(&b->lock);
+                        subscribed = false;
                         for (size_t j = 0; j < b->count; j++)
-                                if (b->subs[j].id == ids[k])
+                                if (b->subs[j].id == ids[k]) {
                                         lk_log_pool_add(b->subs[j].pool, &ready[i].log);
+                                        subscribed = true;
+                                }
                         pthread_mutex_unlock(&b->lock);
                 }
+                pthread_mutex_lock(&b->lock);
+                b->calling = 0;
+                pthread_cond_broadcast(&b->called);
+                pthread_mutex_unlock(&b->lock);
                 lk_log_pool_release(ready, count);
                 lk_free(consumed);
         }

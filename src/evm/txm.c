@@ -18,6 +18,7 @@
 
 #include "linkd/alloc.h"
 #include "linkd/gas.h"
+#include "linkd/hex.h"
 #include "linkd/tx.h"
 
 #define DEFAULT_POLL LK_USEC_PER_SEC
@@ -32,7 +33,8 @@ struct lk_txm {
         bool *nonce_known; /* per key: its evm_key_states row exists */
         bool first_round;  /* on the thread only: what it finds in progress, a stop left */
 
-        pthread_mutex_t lock; /* error, stop, kick */
+        pthread_mutex_t lock; /* error, stop, kick, next_sender */
+        size_t next_sender;
         pthread_cond_t wake;
         char *error;
         bool stop, kick, thread_running;
@@ -108,13 +110,31 @@ static int find_by_key(lk_db *db, const char *key, int64_t *ret_id, lk_err *err)
         return r < 0 ? r : r == 1 ? 0 : -ENOENT;
 }
 
+/* A run started again after a crash asks again with a new task run: the
+ * receipt goes to that one (the old one was never stored as waiting). */
+static int hand_to_task_run(lk_db *db, int64_t id, const char *task_run_id, lk_err *err) {
+        lk_stmt *st;
+        int r = lk_db_prepare(db,
+                              "UPDATE evm_txes SET pipeline_task_run_id = $2, callback_completed = false"
+                              " WHERE id = $1 AND pipeline_task_run_id IS NOT NULL AND pipeline_task_run_id <> $2",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, id);
+        lk_stmt_bind_text(st, 2, task_run_id, strlen(task_run_id));
+        r = lk_stmt_run(st, err);
+        lk_stmt_done(st);
+        return r;
+}
+
 static int enqueue_tx(lk_db *db, void *arg, lk_err *err) {
         enqueue_args *a = arg;
         const lk_txm_request *rq = a->rq;
         lk_stmt *st;
         int r = lk_db_prepare(db,
                               "INSERT INTO evm_txes (evm_chain_id, from_address, to_address, encoded_payload, value,"
-                              " gas_limit, idempotency_key, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                              " gas_limit, idempotency_key, meta, pipeline_task_run_id, min_confirmations,"
+                              " fail_on_revert) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                               " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
                               &st, err);
         if (r < 0)
@@ -134,6 +154,14 @@ static int enqueue_tx(lk_db *db, void *arg, lk_err *err) {
                 lk_stmt_bind_text(st, 8, rq->meta, strlen(rq->meta));
         else
                 lk_stmt_bind_null(st, 8);
+        if (rq->pipeline_task_run_id) {
+                lk_stmt_bind_text(st, 9, rq->pipeline_task_run_id, strlen(rq->pipeline_task_run_id));
+                lk_stmt_bind_int64(st, 10, rq->min_confirmations);
+        } else {
+                lk_stmt_bind_null(st, 9);
+                lk_stmt_bind_null(st, 10);
+        }
+        lk_stmt_bind_bool(st, 11, rq->fail_on_revert);
         r = lk_stmt_step(st, err);
         if (r == 1)
                 a->id = lk_stmt_int64(st, 0);
@@ -144,7 +172,9 @@ static int enqueue_tx(lk_db *db, void *arg, lk_err *err) {
         if (r == 1)
                 return 0;
         a->existing = true;
-        return find_by_key(db, rq->idempotency_key, &a->id, err);
+        if ((r = find_by_key(db, rq->idempotency_key, &a->id, err)) < 0 || !rq->pipeline_task_run_id)
+                return r;
+        return hand_to_task_run(db, a->id, rq->pipeline_task_run_id, err);
 }
 
 int lk_txm_enqueue(lk_txm *m, const lk_txm_request *rq, int64_t *ret_id, bool *ret_existing, lk_err *err) {
@@ -156,6 +186,8 @@ int lk_txm_enqueue(lk_txm *m, const lk_txm_request *rq, int64_t *ret_id, bool *r
         }
         if (rq->idempotency_key && !*rq->idempotency_key)
                 return lk_err_set(err, -EINVAL, "%s: an idempotency key may not be empty", m->name);
+        if (rq->pipeline_task_run_id && rq->min_confirmations == 0)
+                return lk_err_set(err, -EINVAL, "%s: a waiting task run needs minConfirmations", m->name);
         enqueue_args a = {.m = m, .rq = rq};
         int r = lk_store_tx(m->o.store, enqueue_tx, &a, err);
         if (r < 0)
@@ -168,6 +200,26 @@ int lk_txm_enqueue(lk_txm *m, const lk_txm_request *rq, int64_t *ret_id, bool *r
         if (ret_existing)
                 *ret_existing = a.existing;
         return 0;
+}
+
+int lk_txm_pick_sender(lk_txm *m, const uint8_t (*allowed)[LK_ADDRESS_LEN], size_t allowed_count,
+                       uint8_t ret_from[static LK_ADDRESS_LEN], lk_err *err) {
+        pthread_mutex_lock(&m->lock);
+        size_t start = m->next_sender;
+        for (size_t i = 0; i < m->o.key_count; i++) {
+                size_t k = (start + i) % m->o.key_count;
+                bool ok = allowed_count == 0;
+                for (size_t j = 0; j < allowed_count && !ok; j++)
+                        ok = memcmp(allowed[j], m->keys[k].address, LK_ADDRESS_LEN) == 0;
+                if (ok) {
+                        m->next_sender = k + 1;
+                        memcpy(ret_from, m->keys[k].address, LK_ADDRESS_LEN);
+                        pthread_mutex_unlock(&m->lock);
+                        return 0;
+                }
+        }
+        pthread_mutex_unlock(&m->lock);
+        return lk_err_set(err, -ENOENT, "no sending keys available for chain %" PRId64, m->o.chain_id);
 }
 
 /* ---- one transaction being worked on ---- */
@@ -938,6 +990,141 @@ static int confirm(lk_txm *m, int64_t latest, lk_err *err) {
         return r;
 }
 
+/* ---- handing receipts to the pipeline tasks waiting on them ---- */
+
+typedef struct waiting {
+        int64_t tx_id;
+        char task_run_id[40];
+        char *receipt_json; /* owned; NULL for a failed transaction */
+        char *error;        /* owned */
+} waiting;
+
+typedef struct waiting_list {
+        lk_txm *m;
+        int64_t latest;
+        waiting *items;
+        size_t count, cap;
+} waiting_list;
+
+static waiting *waiting_add(waiting_list *l, lk_stmt *st) {
+        if (l->count == l->cap) {
+                l->cap = l->cap ? 2 * l->cap : 16;
+                l->items = lk_realloc(l->items, l->cap * sizeof *l->items);
+        }
+        waiting *w = &l->items[l->count++];
+        *w = (waiting){.tx_id = lk_stmt_int64(st, 0)};
+        snprintf(w->task_run_id, sizeof w->task_run_id, "%s", lk_stmt_text(st, 1, NULL));
+        return w;
+}
+
+static char *hex_of(const void *bytes, size_t len) {
+        char *text = lk_malloc(2 * len + 3);
+        text[0] = '0';
+        text[1] = 'x';
+        lk_hex_encode(text + 2, bytes, len);
+        return text;
+}
+
+/* The receipt as eth_getTransactionReceipt gives those of its fields the
+ * manager keeps; a revert is the task's error when it asked for that. */
+static void waiting_receipt(waiting *w, lk_stmt *st) {
+        size_t hash_len = 0, block_len = 0;
+        const void *hash = lk_stmt_blob(st, 2, &hash_len), *block = lk_stmt_blob(st, 3, &block_len);
+        char *tx_hash = hex_of(hash, hash_len), *block_hash = hex_of(block, block_len);
+        int64_t status = lk_stmt_int64(st, 6);
+        if (status == 0 && lk_stmt_bool(st, 8)) {
+                w->error = lk_asprintf("transaction %s reverted on-chain", tx_hash);
+        } else {
+                w->receipt_json = lk_asprintf(
+                        "{\"transactionHash\":\"%s\",\"blockHash\":\"%s\",\"blockNumber\":\"0x%" PRIx64
+                        "\",\"transactionIndex\":\"0x%" PRIx64 "\",\"status\":\"0x%" PRIx64 "\",\"gasUsed\":\"0x%" PRIx64 "\"}",
+                        tx_hash, block_hash, (uint64_t)lk_stmt_int64(st, 4), (uint64_t)lk_stmt_int64(st, 5),
+                        (uint64_t)status, (uint64_t)lk_stmt_int64(st, 7));
+        }
+        lk_free(tx_hash);
+        lk_free(block_hash);
+}
+
+/* Chainlink's rule: a receipt is deep enough once its block is at most
+ * the head minus minConfirmations. */
+static int list_waiting(lk_db *db, void *arg, lk_err *err) {
+        waiting_list *l = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db,
+                              "SELECT t.id, t.pipeline_task_run_id, a.hash, rc.block_hash, rc.block_number,"
+                              " rc.transaction_index, rc.status, rc.gas_used, t.fail_on_revert"
+                              " FROM evm_txes t JOIN evm_tx_attempts a ON a.eth_tx_id = t.id"
+                              " JOIN evm_receipts rc ON rc.tx_hash = a.hash"
+                              " WHERE t.evm_chain_id = $1 AND t.pipeline_task_run_id IS NOT NULL"
+                              " AND NOT t.callback_completed AND t.state = 'confirmed'"
+                              " AND rc.block_number <= $2 - t.min_confirmations ORDER BY t.id",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, l->m->o.chain_id);
+        lk_stmt_bind_int64(st, 2, l->latest);
+        while ((r = lk_stmt_step(st, err)) == 1)
+                waiting_receipt(waiting_add(l, st), st);
+        lk_stmt_done(st);
+        if (r < 0)
+                return r;
+        if ((r = lk_db_prepare(db,
+                               "SELECT id, pipeline_task_run_id, error FROM evm_txes WHERE evm_chain_id = $1"
+                               " AND pipeline_task_run_id IS NOT NULL AND NOT callback_completed"
+                               " AND state = 'fatal_error' ORDER BY id",
+                               &st, err)) < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, l->m->o.chain_id);
+        while ((r = lk_stmt_step(st, err)) == 1) {
+                const char *why = lk_stmt_is_null(st, 2) ? "unknown" : lk_stmt_text(st, 2, NULL);
+                waiting_add(l, st)->error = lk_asprintf("fatal error while sending transaction: %s", why);
+        }
+        lk_stmt_done(st);
+        return r;
+}
+
+typedef struct delivered_args {
+        int64_t tx_id;
+        const char *task_run_id;
+} delivered_args;
+
+/* Only for the task run it was handed to: a run started again may have
+ * taken the transaction over meanwhile. */
+static int mark_delivered(lk_db *db, void *arg, lk_err *err) {
+        delivered_args *a = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db,
+                              "UPDATE evm_txes SET callback_completed = true WHERE id = $1 AND pipeline_task_run_id = $2",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, a->tx_id);
+        lk_stmt_bind_text(st, 2, a->task_run_id, strlen(a->task_run_id));
+        r = lk_stmt_run(st, err);
+        lk_stmt_done(st);
+        return r;
+}
+
+/* A task that cannot take its outcome yet is asked again next round; that
+ * is no failure of the manager's. */
+static int resume_waiting(lk_txm *m, int64_t latest, lk_err *err) {
+        if (!m->o.resume)
+                return 0;
+        waiting_list l = {.m = m, .latest = latest};
+        int r = lk_store_read(m->o.store, list_waiting, &l, err);
+        for (size_t i = 0; i < l.count; i++) {
+                waiting *w = &l.items[i];
+                if (r == 0 && m->o.resume(m->o.resume_arg, w->task_run_id, w->receipt_json, w->error) == 0) {
+                        delivered_args a = {w->tx_id, w->task_run_id};
+                        r = lk_store_tx(m->o.store, mark_delivered, &a, err);
+                }
+                lk_free(w->receipt_json);
+                lk_free(w->error);
+        }
+        lk_free(l.items);
+        return r;
+}
+
 /* ---- the thread ---- */
 
 static int latest_block(lk_txm *m, int64_t *ret, lk_err *err) {
@@ -971,6 +1158,8 @@ static int round_once(lk_txm *m, lk_err *err) {
         }
         lk_err confirm_err = LK_ERR_INIT;
         r = confirm(m, latest, &confirm_err);
+        if (r == 0)
+                r = resume_waiting(m, latest, &confirm_err);
         if (r < 0 && first == 0) {
                 first = r;
                 *err = confirm_err;

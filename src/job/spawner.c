@@ -13,6 +13,7 @@
 #include "linkd/alloc.h"
 #include "linkd/bridges.h"
 #include "linkd/cron.h"
+#include "linkd/directrequest.h"
 
 /* A started job. */
 typedef struct active_job {
@@ -21,6 +22,7 @@ typedef struct active_job {
         lk_job_spec *spec;          /* owned */
         lk_pipeline_spec *pipeline; /* owned reference, with its stored ids; NULL when not runnable yet */
         bool scheduled;
+        lk_directrequest *directrequest; /* a directrequest job's listener */
 } active_job;
 
 struct lk_spawner {
@@ -30,6 +32,7 @@ struct lk_spawner {
         lk_runner *runner;
         lk_scheduler *scheduler;
         lk_log *log;
+        lk_pipeline_evm evm; /* chain is NULL without chains */
         pthread_mutex_t lock;
         active_job **jobs; /* under lock */
         size_t job_count, job_cap;
@@ -237,6 +240,28 @@ static int stored_pipeline(const lk_job_spec *spec, int64_t job_id, int64_t pipe
                                     ret, err);
 }
 
+/* Its listener on its chain; a job whose chain is not configured stays
+ * stored with the reason recorded. */
+static void start_directrequest(lk_spawner *sp, active_job *job) {
+        const char *chain_id = job->spec->u.directrequest.evm_chain_id;
+        lk_chain *chain = sp->evm.chain ? sp->evm.chain(sp->evm.arg, chain_id) : NULL;
+        lk_err err = LK_ERR_INIT;
+        if (!chain) {
+                lk_err_set(&err, -ENODEV, "directrequest job: no EVM chain %s is configured", chain_id ? chain_id : "");
+        } else {
+                lk_directrequest_options o = {.job_id = job->id,
+                                              .spec = job->spec,
+                                              .pipeline = job->pipeline,
+                                              .chain = chain,
+                                              .runner = sp->runner,
+                                              .store = sp->store,
+                                              .log = sp->log};
+                if (lk_directrequest_start(&o, &job->directrequest, &err) == 0)
+                        return;
+        }
+        record_error(sp, job->id, err.msg);
+}
+
 /* Takes spec.  The job becomes active even when a service fails (the
  * failure is recorded), so that it can be deleted and shown. */
 static void start_job(lk_spawner *sp, int64_t job_id, int64_t pipeline_spec_id, lk_job_spec *spec) {
@@ -246,13 +271,10 @@ static void start_job(lk_spawner *sp, int64_t job_id, int64_t pipeline_spec_id, 
         if (spec->pipeline_runnable && stored_pipeline(spec, job_id, pipeline_spec_id, &job->pipeline, &err) < 0)
                 record_error(sp, job_id, err.msg);
         add_active(sp, job);
-        if (spec->type == LK_JOB_DIRECTREQUEST || spec->type == LK_JOB_VRF) {
-                /* Stored and shown, but nothing can serve them yet. */
-                char why[128];
-                snprintf(why, sizeof why, "%s jobs need an EVM chain, and none is configured",
-                         lk_job_type_name(spec->type));
-                record_error(sp, job_id, why);
-        }
+        if (spec->type == LK_JOB_DIRECTREQUEST && job->pipeline)
+                start_directrequest(sp, job);
+        if (spec->type == LK_JOB_VRF)
+                record_error(sp, job_id, "vrf jobs are not served by this version of linkd yet");
         if (spec->type == LK_JOB_CRON && job->pipeline) {
                 if (lk_scheduler_add(sp->scheduler, job_id, spec->u.cron.schedule, spec->u.cron.max_concurrent_runs,
                                      cron_fire, job, &err) < 0)
@@ -265,6 +287,7 @@ static void start_job(lk_spawner *sp, int64_t job_id, int64_t pipeline_spec_id, 
 static void stop_job(lk_spawner *sp, active_job *job) {
         if (job->scheduled)
                 lk_scheduler_remove(sp->scheduler, job->id);
+        job->directrequest = lk_directrequest_stop(job->directrequest);
         active_free(job);
 }
 
@@ -399,6 +422,8 @@ int lk_spawner_new(const lk_spawner_options *options, lk_spawner **ret_spawner, 
         sp->runner = options->runner;
         sp->scheduler = options->scheduler;
         sp->log = options->log;
+        if (options->evm)
+                sp->evm = *options->evm;
         pthread_mutex_init(&sp->lock, NULL);
         *ret_spawner = sp;
         return 0;

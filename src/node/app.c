@@ -15,6 +15,7 @@
 #include "linkd/pipeline.h"
 #include "linkd/scheduler.h"
 #include "linkd/chain.h"
+#include "evm_env.h"
 #include "linkd/spawner.h"
 #include "linkd/web.h"
 #include "bridges_api.h"
@@ -38,6 +39,7 @@ struct lk_app {
         lk_scheduler *scheduler;
         lk_spawner *spawner;
         lk__jobs_api *jobs_api;
+        lk__evm_env *evm_env; /* what the EVM tasks and jobs borrow of the node */
         lk_chain **chains; /* one per enabled [[EVM]] */
         size_t chain_count;
         /* The database server's addresses, which the http task's
@@ -151,12 +153,17 @@ static int add_chains(lk_app *app, const lk_app_options *options, lk_err *err) {
                 if (!cfg->evm[i].enabled)
                         continue;
                 lk_chain *chain;
-                int r = lk_chain_new(&(lk_chain_options){.config = &cfg->evm[i], .store = app->store,
-                                                         .keystore_password = password, .log = options->log},
+                int r = lk_chain_new(&(lk_chain_options){.config = &cfg->evm[i],
+                                                         .store = app->store,
+                                                         .keystore_password = password,
+                                                         .log = options->log,
+                                                         .resume = lk__evm_env_resume,
+                                                         .resume_arg = app->evm_env},
                                      &chain, err);
                 if (r < 0)
                         return r;
                 app->chains[app->chain_count++] = chain;
+                lk__evm_env_add_chain(app->evm_env, chain);
                 if (app->count >= MAX_SERVICES - 4)
                         return lk_err_set(err, -ENOSPC, "too many chains");
                 add(app, lk_chain_service(chain));
@@ -169,10 +176,12 @@ static int add_jobs(lk_app *app, const lk_config *cfg, lk_log *log, lk_err *err)
         int r = lk_scheduler_new(&(lk_scheduler_options){.log = log, .store = app->store}, &app->scheduler, err);
         if (r < 0)
                 return r;
+        lk_pipeline_evm evm = lk__evm_env_pipeline(app->evm_env);
         r = lk_spawner_new(&(lk_spawner_options){.store = app->store,
                                                  .runner = app->runner,
                                                  .scheduler = app->scheduler,
-                                                 .log = log},
+                                                 .log = log,
+                                                 .evm = &evm},
                            &app->spawner, err);
         if (r < 0)
                 return r;
@@ -269,9 +278,15 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
         }
         add(app, lk_store_service(app->store));
         resolve_database_hosts(app);
+        const char *password = options->keystore_password;
+        if (!password && options->secrets && options->secrets->password.keystore)
+                password = options->secrets->password.keystore;
+        app->evm_env = lk__evm_env_new(store, password);
+        lk_pipeline_evm evm = lk__evm_env_pipeline(app->evm_env);
         r = lk_runner_new(&(lk_runner_options){
                                   .config = cfg,
                                   .store = store,
+                                  .evm = &evm,
                                   .log = options->log,
                                   .blocked_addresses = (const char *const *)app->database_addresses,
                                   .blocked_address_count = app->database_address_count,
@@ -281,8 +296,15 @@ int lk_app_new(const lk_app_options *options, lk_app **ret, lk_err *err) {
                 lk_app_free(app);
                 return r;
         }
+        lk__evm_env_set_runner(app->evm_env, app->runner);
+        /* The chains before the runner: a run left unfinished by a crash
+         * may send a transaction as soon as the runner starts. */
+        if ((r = add_chains(app, options, err)) < 0) {
+                lk_app_free(app);
+                return r;
+        }
         add(app, lk_runner_service(app->runner));
-        if ((r = add_chains(app, options, err)) < 0 || (r = add_jobs(app, cfg, options->log, err)) < 0) {
+        if ((r = add_jobs(app, cfg, options->log, err)) < 0) {
                 lk_app_free(app);
                 return r;
         }
@@ -425,6 +447,7 @@ lk_app *lk_app_free(lk_app *app) {
         for (size_t i = 0; i < app->chain_count; i++)
                 lk_chain_free(app->chains[i]);
         lk_free(app->chains);
+        lk__evm_env_free(app->evm_env);
         lk__sessions_free(app->sessions);
         for (size_t i = 0; i < app->database_address_count; i++)
                 lk_free(app->database_addresses[i]);

@@ -225,17 +225,27 @@ int lk__orm_insert_finished(lk_store *store, lk_run *const *runs, size_t count, 
 
 /* ---- runs with a row ---- */
 
+typedef struct insert_run_args {
+        lk_run *run;
+        int (*in_insert)(lk_db *, void *, int64_t, lk_err *);
+        void *in_insert_arg;
+} insert_run_args;
+
 static int insert_run_body(lk_db *db, void *arg, lk_err *err) {
-        lk_run *run = arg;
+        insert_run_args *a = arg;
         int64_t id;
-        int r = insert_run_rows(db, &run, 1, &id, err);
+        int r = insert_run_rows(db, &a->run, 1, &id, err);
+        if (r == 0 && a->in_insert)
+                r = a->in_insert(db, a->in_insert_arg, id, err);
         if (r == 0)
-                run->id = id;
+                a->run->id = id;
         return r;
 }
 
-int lk__orm_insert_run(lk_store *store, lk_run *run, lk_err *err) {
-        int r = lk_store_tx(store, insert_run_body, run, err);
+int lk__orm_insert_run(lk_store *store, lk_run *run, int (*in_insert)(lk_db *, void *, int64_t, lk_err *),
+                       void *in_insert_arg, lk_err *err) {
+        insert_run_args a = {run, in_insert, in_insert_arg};
+        int r = lk_store_tx(store, insert_run_body, &a, err);
         if (r < 0)
                 run->id = 0;
         return r;

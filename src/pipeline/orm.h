@@ -5,7 +5,9 @@
 #include "run.h"
 
 /* Inserts the run row (state running, the initial vars); sets run->id. */
-int lk__orm_insert_run(lk_store *store, lk_run *run, lk_err *err);
+/* in_insert (may be NULL) runs inside the same transaction. */
+int lk__orm_insert_run(lk_store *store, lk_run *run, int (*in_insert)(lk_db *, void *, int64_t, lk_err *),
+                       void *in_insert_arg, lk_err *err);
 
 /* Stores finished runs that have no row yet, in one transaction: their run
  * rows with multi-row INSERTs, then the task runs of those that errored or

@@ -59,6 +59,7 @@ struct lk_run {
         int in_flight;           /* queued, running or waiting for a retry */
         bool exiting;            /* a failEarly task failed, or the runner is shutting down */
         bool abandoned;          /* shutdown: store nothing of it */
+        bool cancelled;          /* lk_runner_cancel: tasks not started fail */
         lk_usec deadline;        /* MaxRunDuration, monotonic */
         lk_run_state state;
         int64_t id;              /* pipeline_runs.id, 0 until stored */

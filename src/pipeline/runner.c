@@ -171,7 +171,7 @@ static lk__task_run *complete(lk__task_run *t, lk_task_result *res, bool run_inl
                         http_ids = lk_malloc(run->task_count * sizeof *http_ids);
                         http_count = abort_locked(run, http_ids);
                 }
-                if (failed && !run->exiting && t->attempts < o->retries) {
+                if (failed && !run->exiting && !run->cancelled && t->attempts < o->retries) {
                         t->status = TASK_QUEUED;
                         t->in_retry_timer = true;
                         lk_job_init(&t->job, job_run);
@@ -296,11 +296,12 @@ static void execute(lk__task_run *t) {
                 const lk__task_options *o = &run->spec->tasks[t->id];
                 pthread_mutex_lock(&run->lock);
                 t->in_retry_timer = false;
-                if (run->exiting) {
-                        /* queued before a failEarly task failed */
+                if (run->exiting || run->cancelled) {
+                        /* queued before a failEarly task failed, or the run was cancelled */
+                        bool cancelled = !run->exiting;
                         pthread_mutex_unlock(&run->lock);
                         lk_task_result res = {0};
-                        lk_task_fail(&res, -ECANCELED, FAIL_EARLY_TEXT);
+                        lk_task_fail(&res, -ECANCELED, "%s", cancelled ? "context canceled" : FAIL_EARLY_TEXT);
                         t = complete(t, &res, true);
                         continue;
                 }
@@ -461,10 +462,10 @@ int lk_runner_start(lk_runner *rn, const lk_run_request *request, lk_err *err) {
                         return lk_err_set(err, -EINVAL, "the pipeline spec must be stored before a run that "
                                                         "suspends or is pre-inserted");
                 }
-                int r = lk__orm_insert_run(rn->store, run, err);
+                int r = lk__orm_insert_run(rn->store, run, request->in_insert, request->in_insert_arg, err);
                 if (r < 0) {
                         lk_run_unref(run);
-                        return lk_err_prefix(err, "cannot store the pipeline run");
+                        return request->in_insert ? r : lk_err_prefix(err, "cannot store the pipeline run");
                 }
                 run->inserted = true;
         }
@@ -583,6 +584,46 @@ static lk_run *resume_live(lk_runner *rn, const char *task_run_id, const lk_valu
         return found;
 }
 
+/* Whether a run in memory is executing that task run: a transaction's
+ * receipt can come back before its ethtx task has reported pending. */
+static bool task_executing(lk_runner *rn, const char *task_run_id) {
+        bool found = false;
+        pthread_mutex_lock(&rn->lock);
+        for (lk_run *run = rn->live; run && !found; run = run->next_live) {
+                pthread_mutex_lock(&run->lock);
+                for (size_t i = 0; i < run->task_count && !found; i++)
+                        found = (run->tasks[i].status == TASK_RUNNING || run->tasks[i].status == TASK_QUEUED) &&
+                                strcmp(run->tasks[i].uuid, task_run_id) == 0;
+                pthread_mutex_unlock(&run->lock);
+        }
+        pthread_mutex_unlock(&rn->lock);
+        return found;
+}
+
+int lk_runner_cancel(lk_runner *rn, int64_t run_id, lk_err *err) {
+        uint64_t *http_ids = NULL;
+        size_t http_count = 0;
+        bool found = false;
+        pthread_mutex_lock(&rn->lock);
+        for (lk_run *run = rn->live; run && !found; run = run->next_live) {
+                if (run->id != run_id || run_id == 0)
+                        continue;
+                found = true;
+                pthread_mutex_lock(&run->lock);
+                run->cancelled = true;
+                http_ids = lk_malloc((run->task_count ? run->task_count : 1) * sizeof *http_ids);
+                for (size_t i = 0; i < run->task_count; i++)
+                        if (run->tasks[i].attempt && run->tasks[i].attempt->http_id)
+                                http_ids[http_count++] = run->tasks[i].attempt->http_id;
+                pthread_mutex_unlock(&run->lock);
+        }
+        pthread_mutex_unlock(&rn->lock);
+        for (size_t i = 0; i < http_count; i++)
+                lk_http_client_cancel(rn->http, http_ids[i]);
+        lk_free(http_ids);
+        return found ? 0 : lk_err_set(err, -ENOENT, "no pipeline run %" PRId64 " in progress", run_id);
+}
+
 static bool is_live_or_loading_locked(lk_runner *rn, int64_t run_id) {
         for (lk_run *run = rn->live; run; run = run->next_live)
                 if (run->id == run_id)
@@ -663,6 +704,8 @@ static int resume(lk_runner *rn, const char *task_run_id, const lk_value *value,
         }
         /* Not in the database yet: the run is still in its first pass. */
         live = resume_live(rn, task_run_id, value, error, &task);
+        if (!live && task_executing(rn, task_run_id))
+                return lk_err_set(err, -EAGAIN, "task run %s is still executing", task_run_id);
         if (!live)
                 return lk_err_set(err, -ENOENT, "no pending task run with id %s", task_run_id);
         int r = 0;
@@ -724,7 +767,7 @@ static void write_one(lk_runner *rn, lk_run *run) {
                 bool restart = false;
                 /* A bridge whose async flag came from a variable: the run
                  * was not known to suspend, so it has no row yet. */
-                if (!run->inserted && run->spec->id > 0 && lk__orm_insert_run(rn->store, run, &err) == 0)
+                if (!run->inserted && run->spec->id > 0 && lk__orm_insert_run(rn->store, run, NULL, NULL, &err) == 0)
                         run->inserted = true;
                 if (!run->inserted) {
                         if (!lk_err_is_set(&err))

@@ -162,6 +162,10 @@ int lk_pipeline_spec_new(const lk_pipeline_spec_options *options, lk_pipeline_sp
                 const char *async = lk_graph_attr_get(&graph->tasks[i], "async");
                 if (strcmp(graph->tasks[i].type, "bridge") == 0 && async && strcmp(async, "true") == 0)
                         spec->has_async = true;
+                /* Chainlink's ethtx always has its run pre-inserted: its
+                 * transaction is keyed by the stored run */
+                if (strcmp(graph->tasks[i].type, "ethtx") == 0)
+                        spec->has_async = true;
         }
         link_tasks(spec);
         spec->source = lk_strndup(options->source, len);

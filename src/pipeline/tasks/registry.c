@@ -14,6 +14,7 @@ static const lk_task_type types[] = {
         {"cborparse", lk__task_cborparse, NULL},
         {"conditional", lk__task_conditional, NULL},
         {"divide", lk__task_divide, NULL},
+        {"ethtx", lk__task_ethtx, NULL},
         {"fail", lk__task_fail, NULL},
         {"hexdecode", lk__task_hexdecode, NULL},
         {"hexencode", lk__task_hexencode, NULL},

@@ -35,6 +35,8 @@ LK__TASK(uuid);
 LK__TASK(jsonparse);
 /* cborparse.c */
 LK__TASK(cborparse);
+/* ethtx.c */
+LK__TASK(ethtx);
 /* http.c: asynchronous */
 void lk__task_http(const lk_task_call *call, lk_task_attempt *attempt);
 void lk__task_bridge(const lk_task_call *call, lk_task_attempt *attempt);
