@@ -3,8 +3,8 @@
  *
  * At start it loads every stored job and starts its services: a cron job
  * is scheduled, a webhook job waits for runs, a directrequest job listens
- * for requests on its chain (lk_directrequest); a vrf job is stored and
- * shown but not served yet.  A job whose services cannot
+ * for requests on its chain (lk_directrequest), a vrf job for its key's
+ * requests (lk_vrf_listener).  A job whose services cannot
  * start stays stored, and the reason goes to job_spec_errors.  Creating a
  * job stores it (job, pipeline spec, type spec in one transaction) and
  * then starts it; deleting stops it first, then removes it, so no job is

@@ -14,6 +14,7 @@
 #include "linkd/bridges.h"
 #include "linkd/cron.h"
 #include "linkd/directrequest.h"
+#include "linkd/vrf_listener.h"
 
 /* A started job. */
 typedef struct active_job {
@@ -23,6 +24,7 @@ typedef struct active_job {
         lk_pipeline_spec *pipeline; /* owned reference, with its stored ids; NULL when not runnable yet */
         bool scheduled;
         lk_directrequest *directrequest; /* a directrequest job's listener */
+        lk_vrf_listener *vrf;            /* a vrf job's */
 } active_job;
 
 struct lk_spawner {
@@ -240,26 +242,28 @@ static int stored_pipeline(const lk_job_spec *spec, int64_t job_id, int64_t pipe
                                     ret, err);
 }
 
-/* Its listener on its chain; a job whose chain is not configured stays
- * stored with the reason recorded. */
-static void start_directrequest(lk_spawner *sp, active_job *job) {
-        const char *chain_id = job->spec->u.directrequest.evm_chain_id;
+/* An on-chain job's listener on its chain; a job whose chain is not
+ * configured stays stored with the reason recorded. */
+static void start_listener(lk_spawner *sp, active_job *job) {
+        bool vrf = job->spec->type == LK_JOB_VRF;
+        const char *chain_id = vrf ? job->spec->u.vrf.evm_chain_id : job->spec->u.directrequest.evm_chain_id;
         lk_chain *chain = sp->evm.chain ? sp->evm.chain(sp->evm.arg, chain_id) : NULL;
         lk_err err = LK_ERR_INIT;
+        int r;
         if (!chain) {
-                lk_err_set(&err, -ENODEV, "directrequest job: no EVM chain %s is configured", chain_id ? chain_id : "");
+                r = lk_err_set(&err, -ENODEV, "%s job: no EVM chain %s is configured", lk_job_type_name(job->spec->type),
+                               chain_id ? chain_id : "");
+        } else if (vrf) {
+                lk_vrf_listener_options o = {.job_id = job->id, .spec = job->spec, .pipeline = job->pipeline,
+                                             .chain = chain, .runner = sp->runner, .store = sp->store, .log = sp->log};
+                r = lk_vrf_listener_start(&o, &job->vrf, &err);
         } else {
-                lk_directrequest_options o = {.job_id = job->id,
-                                              .spec = job->spec,
-                                              .pipeline = job->pipeline,
-                                              .chain = chain,
-                                              .runner = sp->runner,
-                                              .store = sp->store,
-                                              .log = sp->log};
-                if (lk_directrequest_start(&o, &job->directrequest, &err) == 0)
-                        return;
+                lk_directrequest_options o = {.job_id = job->id, .spec = job->spec, .pipeline = job->pipeline,
+                                              .chain = chain, .runner = sp->runner, .store = sp->store, .log = sp->log};
+                r = lk_directrequest_start(&o, &job->directrequest, &err);
         }
-        record_error(sp, job->id, err.msg);
+        if (r < 0)
+                record_error(sp, job->id, err.msg);
 }
 
 /* Takes spec.  The job becomes active even when a service fails (the
@@ -271,10 +275,10 @@ static void start_job(lk_spawner *sp, int64_t job_id, int64_t pipeline_spec_id, 
         if (spec->pipeline_runnable && stored_pipeline(spec, job_id, pipeline_spec_id, &job->pipeline, &err) < 0)
                 record_error(sp, job_id, err.msg);
         add_active(sp, job);
-        if (spec->type == LK_JOB_DIRECTREQUEST && job->pipeline)
-                start_directrequest(sp, job);
-        if (spec->type == LK_JOB_VRF)
-                record_error(sp, job_id, "vrf jobs are not served by this version of linkd yet");
+        if ((spec->type == LK_JOB_DIRECTREQUEST || spec->type == LK_JOB_VRF) && job->pipeline)
+                start_listener(sp, job);
+        else if (spec->type == LK_JOB_DIRECTREQUEST || spec->type == LK_JOB_VRF)
+                record_error(sp, job_id, "the pipeline uses a task this version of linkd does not run");
         if (spec->type == LK_JOB_CRON && job->pipeline) {
                 if (lk_scheduler_add(sp->scheduler, job_id, spec->u.cron.schedule, spec->u.cron.max_concurrent_runs,
                                      cron_fire, job, &err) < 0)
@@ -288,6 +292,7 @@ static void stop_job(lk_spawner *sp, active_job *job) {
         if (job->scheduled)
                 lk_scheduler_remove(sp->scheduler, job->id);
         job->directrequest = lk_directrequest_stop(job->directrequest);
+        job->vrf = lk_vrf_listener_stop(job->vrf);
         active_free(job);
 }
 
