@@ -13,12 +13,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "linkd/alloc.h"
+#include "linkd/hex.h"
 #include "linkd/txm.h"
 
 #define GWEI 1000000000LL
@@ -411,6 +413,143 @@ static void refuses_a_sender_without_key(void **state) {
         stop_txm(f);
 }
 
+/* ---- handing receipts to waiting task runs ---- */
+
+/* What the manager handed over, in order; the callback refuses the first
+ * refuse_first calls, as a runner whose task is still executing does. */
+typedef struct handed {
+        pthread_mutex_t lock;
+        int refuse_first;
+        int calls;
+        size_t count;
+        char task_run_id[8][40];
+        char *receipt[8];
+        char *error[8];
+} handed;
+
+static int record_resume(void *arg, const char *task_run_id, const char *receipt_json, const char *error) {
+        handed *h = arg;
+        pthread_mutex_lock(&h->lock);
+        int r = 0;
+        if (h->calls++ < h->refuse_first) {
+                r = -EAGAIN;
+        } else if (h->count < 8) {
+                snprintf(h->task_run_id[h->count], sizeof h->task_run_id[0], "%s", task_run_id);
+                h->receipt[h->count] = receipt_json ? lk_strdup(receipt_json) : NULL;
+                h->error[h->count] = error ? lk_strdup(error) : NULL;
+                h->count++;
+        }
+        pthread_mutex_unlock(&h->lock);
+        return r;
+}
+
+static size_t handed_count(handed *h) {
+        pthread_mutex_lock(&h->lock);
+        size_t n = h->count;
+        pthread_mutex_unlock(&h->lock);
+        return n;
+}
+
+static void wait_handed(handed *h, size_t want) {
+        for (int i = 0; i < 400 && handed_count(h) < want; i++)
+                usleep(25 * 1000);
+        assert_int_equal(handed_count(h), want);
+}
+
+static void handed_done(handed *h) {
+        for (size_t i = 0; i < h->count; i++) {
+                lk_free(h->receipt[i]);
+                lk_free(h->error[i]);
+        }
+}
+
+static lk_txm *start_resuming_txm(fixture *f, handed *h) {
+        lk_err err = LK_ERR_INIT;
+        lk_txm *m;
+        lk_txm_options o = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
+                            .keys = &f->key, .key_count = 1, .gas = test_gas(), .finality_depth = 5,
+                            .poll_interval = 50 * LK_USEC_PER_MSEC, .log = f->log, .resume = record_resume,
+                            .resume_arg = h};
+        if (lk_txm_new(&o, &m, &err) < 0 || lk_service_start(lk_txm_service(m), NULL, &err) < 0)
+                fail_msg("%s", err.msg);
+        f->txm = m;
+        return m;
+}
+
+static int64_t enqueue_waiting(lk_txm *m, const lk_eth_key *from, const char *key, const char *task_run_id,
+                               uint64_t gas_limit) {
+        lk_txm_request rq = {.idempotency_key = key, .pipeline_task_run_id = task_run_id, .min_confirmations = 2,
+                             .gas_limit = gas_limit};
+        memcpy(rq.from, from->address, 20);
+        rq.to[0] = 0xee;
+        rq.value[31] = 7;
+        int64_t id = 0;
+        lk_err err = LK_ERR_INIT;
+        if (lk_txm_enqueue(m, &rq, &id, NULL, &err) < 0)
+                fail_msg("%s", err.msg);
+        return id;
+}
+
+#define TASK_A "0195f1f0-0000-7000-8000-00000000000a"
+#define TASK_B "0195f1f0-0000-7000-8000-00000000000b"
+
+/* Chainlink's rule: the receipt goes to the task once its block is at
+ * most the head minus minConfirmations; a task not ready for it is asked
+ * again; it goes once; a run started again (a new task run under the same
+ * key) gets it too. */
+static void hands_the_receipt_to_the_waiting_task_run(void **state) {
+        fixture *f = *state;
+        handed h = {.lock = PTHREAD_MUTEX_INITIALIZER, .refuse_first = 1};
+        lk_txm *m = start_resuming_txm(f, &h);
+        int64_t id = enqueue_waiting(m, &f->key, "waiting", TASK_A, 0);
+        lk_txm_status s = wait_state(f, id, "confirmed");
+        usleep(300 * 1000);
+        assert_int_equal(handed_count(&h), 0); /* 0 blocks on top */
+        lktest_ganache_mine(f->rpc, 1, 0);
+        usleep(300 * 1000);
+        assert_int_equal(handed_count(&h), 0); /* 1 */
+        lktest_ganache_mine(f->rpc, 1, 0);
+        wait_handed(&h, 1); /* 2, after one refusal */
+        assert_true(h.calls >= 2);
+        assert_string_equal(h.task_run_id[0], TASK_A);
+        assert_null(h.error[0]);
+        char hash[67] = "0x";
+        lk_hex_encode(hash + 2, s.hash, 32);
+        assert_non_null(strstr(h.receipt[0], hash));
+        assert_non_null(strstr(h.receipt[0], "\"status\":\"0x1\""));
+        lktest_ganache_mine(f->rpc, 2, 0);
+        usleep(300 * 1000);
+        assert_int_equal(handed_count(&h), 1); /* once */
+        bool existing = false;
+        lk_txm_request again = {.idempotency_key = "waiting", .pipeline_task_run_id = TASK_B, .min_confirmations = 2};
+        memcpy(again.from, f->key.address, 20);
+        int64_t same = 0;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_txm_enqueue(m, &again, &same, &existing, &err), 0);
+        assert_true(existing);
+        assert_int_equal(same, id);
+        wait_handed(&h, 2);
+        assert_string_equal(h.task_run_id[1], TASK_B);
+        assert_int_equal(sent_count(f, &f->key), 1);
+        stop_txm(f);
+        handed_done(&h);
+}
+
+/* A transaction that can never be sent fails its task with the reason. */
+static void a_failed_transaction_fails_the_waiting_task_run(void **state) {
+        fixture *f = *state;
+        handed h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        lk_txm *m = start_resuming_txm(f, &h);
+        int64_t id = enqueue_waiting(m, &f->key, "doomed", TASK_A, 1000);
+        wait_state(f, id, "fatal_error");
+        wait_handed(&h, 1);
+        assert_null(h.receipt[0]);
+        assert_non_null(strstr(h.error[0], "fatal error while sending transaction: "));
+        assert_non_null(strstr(h.error[0], "intrinsic gas"));
+        stop_txm(f);
+        handed_done(&h);
+}
+
 #define BOTH(test, set_up)                                                                                         \
         cmocka_unit_test_prestate_setup_teardown(test, set_up, teardown, &lktest_sqlite_backend),                 \
                 cmocka_unit_test_prestate_setup_teardown(test, set_up, teardown, &lktest_postgres_backend)
@@ -430,6 +569,9 @@ int main(void) {
                 BOTH(a_receipt_lost_in_a_reorg_is_sent_again, setup),
                 cmocka_unit_test_prestate_setup_teardown(refuses_a_sender_without_key, setup, teardown,
                                                          &lktest_sqlite_backend),
+                BOTH(hands_the_receipt_to_the_waiting_task_run, setup),
+                cmocka_unit_test_prestate_setup_teardown(a_failed_transaction_fails_the_waiting_task_run, setup,
+                                                         teardown, &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

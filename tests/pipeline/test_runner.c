@@ -864,6 +864,93 @@ static void unfinished_runs_are_rerun_at_start(void **state) {
         lk_pipeline_spec_unref(spec);
 }
 
+/* ---- runs stored with what started them, and cancelled ---- */
+
+typedef struct started {
+        int result;     /* what the hook returns */
+        int64_t run_id; /* the id it was given */
+} started;
+
+static int record_start(lk_db *db, void *arg, int64_t run_id, lk_err *err) {
+        started *s = arg;
+        s->run_id = run_id;
+        if (s->result < 0)
+                return lk_err_set(err, s->result, "already consumed");
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "INSERT INTO started (run_id) VALUES ($1)", &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, run_id);
+        r = lk_stmt_run(st, err);
+        lk_stmt_done(st);
+        return r;
+}
+
+/* The hook's row and the run's are written together, or neither (a log
+ * consumed with the run it started). */
+static void stores_the_run_with_what_started_it(void **state) {
+        fixture *f = *state;
+        exec_sql(f, "CREATE TABLE started (run_id BIGINT NOT NULL)");
+        start_runner(f);
+        lk_pipeline_spec *spec = make_spec(f, "a [type=multiply input=2 times=3]");
+        started s = {0};
+        lk_run *r = NULL;
+        lk_run_request rq = {.spec = spec, .pre_insert = true, .in_insert = record_start, .in_insert_arg = &s};
+        assert_int_equal(lk_runner_run(f->runner, &rq, &r, NULL), 0);
+        assert_true(s.run_id > 0);
+        assert_int_equal(lk_run_id(r), s.run_id);
+        lk_run_unref(r);
+        char *sql = lk_asprintf("SELECT COUNT(*) FROM started WHERE run_id = %" PRId64, s.run_id);
+        assert_int_equal(query_int(f, sql), 1);
+        lk_free(sql);
+        started refused = {.result = -EALREADY};
+        rq.in_insert_arg = &refused;
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_runner_start(f->runner, &rq, &err), -EALREADY);
+        assert_string_equal(err.msg, "already consumed");
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM pipeline_runs"), 1);
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM started"), 1);
+        stop_runner(f);
+        lk_pipeline_spec_unref(spec);
+}
+
+/* Chainlink cancels a run's context: what has not started fails with
+ * "context canceled", the HTTP request in flight is cut, and the run is
+ * stored, errored. */
+static void cancels_a_run_in_progress(void **state) {
+        fixture *f = *state;
+        exec_sql(f, "CREATE TABLE started (run_id BIGINT NOT NULL)");
+        start_runner(f);
+        /* longer than wait_calls waits: only the cancel ends it in time */
+        lk_pipeline_spec *spec = make_spec(f, "slow [type=http url=\"{URL}/slow?ms=60000\"]\n"
+                                              "after [type=multiply times=2]\n"
+                                              "slow -> after");
+        started s = {0};
+        done_box box = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+        lk_run_request rq = {.spec = spec, .pre_insert = true, .in_insert = record_start, .in_insert_arg = &s,
+                             .done = on_done, .done_arg = &box, .save_task_runs = true};
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_runner_start(f->runner, &rq, &err), 0);
+        usleep(100 * 1000);
+        assert_int_equal(lk_runner_cancel(f->runner, s.run_id, &err), 0);
+        wait_calls(&box, 1);
+        assert_int_equal(box.state, LK_RUN_ERRORED);
+        char *sql = lk_asprintf("SELECT state FROM pipeline_runs WHERE id = %" PRId64, s.run_id);
+        char *text = query_text(f, sql);
+        assert_string_equal(text, "errored");
+        lk_free(text);
+        lk_free(sql);
+        sql = lk_asprintf("SELECT error FROM pipeline_task_runs WHERE pipeline_run_id = %" PRId64
+                          " AND dot_id = 'after'", s.run_id);
+        text = query_text(f, sql);
+        assert_string_equal(text, "context canceled");
+        lk_free(text);
+        lk_free(sql);
+        assert_int_equal(lk_runner_cancel(f->runner, s.run_id, &err), -ENOENT);
+        stop_runner(f);
+        lk_pipeline_spec_unref(spec);
+}
+
 #define MEMORY(t) cmocka_unit_test_setup_teardown(t, setup_memory, teardown)
 #define DB(t, backend) cmocka_unit_test_prestate_setup_teardown(t, setup_db, teardown, &backend)
 #define BOTH(t) DB(t, sqlite_backend), DB(t, postgres_backend)
@@ -895,6 +982,8 @@ int main(void) {
                 BOTH(async_bridge_resumed_with_an_error),
                 BOTH(suspended_run_resumes_after_restart),
                 BOTH(unfinished_runs_are_rerun_at_start),
+                BOTH(stores_the_run_with_what_started_it),
+                DB(cancels_a_run_in_progress, sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
