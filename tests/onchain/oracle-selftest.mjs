@@ -255,7 +255,8 @@ async function run(url, dir) {
   ok(once(r0.requestId) && by[r0.requestId].value === answerOf(r0).toString(),
     'status: request 1 answered once, with the value computed', by[r0.requestId]);
   ok(once(r1.requestId) && by[r1.requestId].value === (answerOf(r1) + 1n).toString(), 'status: request 2 answered once', by[r1.requestId]);
-  ok(by[r2.requestId]?.cancelled === 1 && by[r2.requestId].oracleResponses === 0 && by[r2.requestId].chainlinkFulfilled === 0,
+  ok(by[r2.requestId]?.cancelled === 1 && by[r2.requestId].chainlinkCancelled === 1 && by[r2.requestId].oracleResponses === 0 &&
+    by[r2.requestId].chainlinkFulfilled === 0,
     'status: request 3 cancelled, never answered', by[r2.requestId]);
   ok(once(m.requestId) && JSON.stringify(by[m.requestId].multiword) === JSON.stringify({ usd: '1234', eur: '5678', jpy: '91011' }),
     'status: the multi-word request answered once with usd/eur/jpy', by[m.requestId]);

@@ -714,7 +714,9 @@ async function cmdStatus(o) {
   const byRequest = new Map();
   const entry = (id) => {
     if (!byRequest.has(id)) {
-      byRequest.set(id, { oracleRequests: 0, chainlinkRequested: 0, oracleResponses: 0, chainlinkFulfilled: 0, cancelled: 0, responses: [] });
+      byRequest.set(id, {
+        oracleRequests: 0, chainlinkRequested: 0, oracleResponses: 0, chainlinkFulfilled: 0, cancelled: 0, chainlinkCancelled: 0, responses: [],
+      });
     }
     return byRequest.get(id);
   };
@@ -739,7 +741,7 @@ async function cmdStatus(o) {
   }
   for (const e of fulfilled) entry(e.args.id).chainlinkFulfilled += 1;
   for (const e of cancels) entry(e.args.requestId).cancelled += 1;
-  for (const e of cancelledByClient) entry(e.args.id).chainlinkCancelled = (entry(e.args.id).chainlinkCancelled ?? 0) + 1;
+  for (const e of cancelledByClient) entry(e.args.id).chainlinkCancelled += 1;
   for (const e of values) entry(e.args.requestId).value = e.args.value.toString();
   for (const e of multiwords) {
     entry(e.args.requestId).multiword = { usd: e.args.usd.toString(), eur: e.args.eur.toString(), jpy: e.args.jpy.toString() };
