@@ -33,21 +33,39 @@ export const CONTRACTS = {
 
 const packageRoot = (pkg) => dirname(require.resolve(`${pkg}/package.json`));
 
-// Gathers the contract and everything it imports (relative imports only:
-// these contracts need no other package) so that the compiler needs no import
-// callback -- whose signature differs between solc-js 0.5 (a function) and
-// 0.6+ ({import: fn}) -- and so that the cache key covers every source read.
+// A source unit name that starts with a scoped npm package
+// ("@chainlink/contracts-1.1.1/src/...") is read from that package in
+// node_modules; any other name from the spec's own root (its package, or
+// `dir` for contracts of our own in tests/onchain/contracts).
+function sourcePath(root, unit) {
+  const scoped = unit.match(/^(@[^/]+\/[^/]+)\/(.+)$/);
+  if (scoped) return join(packageRoot(scoped[1]), scoped[2]);
+  return join(root, unit);
+}
+
+// Gathers the contract and everything it imports so that the compiler needs
+// no import callback -- whose signature differs between solc-js 0.5 (a
+// function) and 0.6+ ({import: fn}) -- and so that the cache key covers every
+// source read.  Imports are relative, or name a scoped npm package (solc's
+// rule: a relative import resolves against the importing unit's name, so the
+// package's own relative imports stay inside it).
 function collectSources(root, entry) {
   const sources = {};
   const pending = [entry];
   while (pending.length) {
     const path = pending.pop();
     if (sources[path]) continue;
-    const content = readFileSync(join(root, path), 'utf8');
+    let content;
+    try {
+      content = readFileSync(sourcePath(root, path), 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read Solidity source ${path}: ${e.message}`);
+    }
     sources[path] = { content };
     for (const [, target] of content.matchAll(/^\s*import\s+(?:[^'"]*?from\s+)?["']([^"']+)["']/gm)) {
-      if (!target.startsWith('.')) throw new Error(`${path}: non-relative import ${target} not supported`);
-      pending.push(posix.normalize(posix.join(posix.dirname(path), target)));
+      if (target.startsWith('.')) pending.push(posix.normalize(posix.join(posix.dirname(path), target)));
+      else if (target.startsWith('@')) pending.push(posix.normalize(target));
+      else throw new Error(`${path}: import ${target} is neither relative nor a scoped npm package`);
     }
   }
   return sources;
@@ -56,7 +74,7 @@ function collectSources(root, entry) {
 function standardInput(spec) {
   return {
     language: 'Solidity',
-    sources: collectSources(packageRoot(spec.pkg), spec.file),
+    sources: collectSources(spec.dir ?? packageRoot(spec.pkg), spec.file),
     settings: { ...spec.settings, outputSelection: { [spec.file]: { [spec.name]: ['abi', 'evm.bytecode.object'] } } },
   };
 }
