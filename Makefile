@@ -6,7 +6,7 @@ RELEASE := build/release
 TEST := build/test
 FUZZ := build/fuzz
 
-.PHONY: all build run test bench fuzz clean
+.PHONY: all build run demo test bench fuzz clean
 
 all: build
 
@@ -15,6 +15,10 @@ $(RELEASE)/build.ninja:
 
 build: $(RELEASE)/build.ninja
 	ninja -C $(RELEASE)
+
+# linkd answering Chainlink's contracts on a local chain (scripts/demo)
+demo:
+	scripts/demo
 
 run:
 	scripts/setup

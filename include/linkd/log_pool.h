@@ -29,6 +29,8 @@ lk_log_pool *lk_log_pool_free(lk_log_pool *pool);
  * is ignored; a removed log drops the one it names. */
 void lk_log_pool_add(lk_log_pool *pool, const lk_evm_log *log);
 size_t lk_log_pool_count(const lk_log_pool *pool);
+/* The lowest block number a log of the pool is in; false when empty. */
+bool lk_log_pool_lowest_block(const lk_log_pool *pool, int64_t *ret);
 
 /* The canonical block hash at number as its owner knows it (the head
  * tracker); false when it does not. */
@@ -36,9 +38,12 @@ typedef bool (*lk_canonical_fn)(void *arg, int64_t number, uint8_t ret_hash[stat
 
 /* Takes out the logs ready when the tip is at tip_number (in block, then
  * log index order) into *ret (free with lk_log_pool_release) and drops
- * the orphaned ones (their count in *ret_dropped). */
-size_t lk_log_pool_take_ready(lk_log_pool *pool, int64_t tip_number, lk_canonical_fn canonical, void *arg,
-                              uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped);
+ * the orphaned ones (their count in *ret_dropped).  A log in a block at
+ * or below final_through (-1: none) whose canonical hash canonical does
+ * not know is final: the node gave it for a block no reorg can reach
+ * (deeper than the head tracker's history, after a long stop). */
+size_t lk_log_pool_take_ready(lk_log_pool *pool, int64_t tip_number, int64_t final_through, lk_canonical_fn canonical,
+                              void *arg, uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped);
 /* lk_canonical_fn over a head chain (arg: the lk_head_chain). */
 bool lk_log_pool_chain_canonical(void *chain, int64_t number, uint8_t ret_hash[static 32]);
 void lk_log_pool_release(lk_pooled_log *logs, size_t count);

@@ -37,6 +37,7 @@ struct lk_log_broadcaster {
         int calling;
         pthread_t caller;
         pthread_cond_t called;
+        int64_t pending_saved; /* log_broadcasts_pending as last written; -1: not read yet */
 };
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcaster **ret, lk_err *err) {
@@ -46,6 +47,7 @@ int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcast
         b->o = *o;
         b->next_id = 1;
         b->next_block = -1;
+        b->pending_saved = -1;
         snprintf(b->name, sizeof b->name, "EVM.%" PRId64 ".LogBroadcaster", o->chain_id);
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->called, NULL);
@@ -271,7 +273,8 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
                 size_t count = 0;
                 lk_log_subscription copy;
                 if (s) {
-                        count = lk_log_pool_take_ready(s->pool, tip, canonical, b->o.heads, s->s.min_confirmations,
+                        count = lk_log_pool_take_ready(s->pool, tip, tip - b->o.finality_depth, canonical, b->o.heads,
+                                                       s->s.min_confirmations,
                                                        &ready, NULL);
                         copy = s->s;
                         b->calling = ids[k];
@@ -306,11 +309,89 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
         lk_free(ids);
 }
 
+/* ---- where a restart must look back to ---- */
+
+typedef struct pending_args {
+        int64_t chain_id;
+        int64_t block;
+        bool found;
+} pending_args;
+
+static int read_pending(lk_db *db, void *arg, lk_err *err) {
+        pending_args *a = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db, "SELECT block_number FROM log_broadcasts_pending WHERE evm_chain_id = $1", &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, a->chain_id);
+        r = lk_stmt_step(st, err);
+        a->found = r == 1;
+        if (a->found)
+                a->block = lk_stmt_int64(st, 0);
+        lk_stmt_done(st);
+        return r < 0 ? r : 0;
+}
+
+static int write_pending(lk_db *db, void *arg, lk_err *err) {
+        pending_args *a = arg;
+        lk_stmt *st;
+        int r = lk_db_prepare(db,
+                              "INSERT INTO log_broadcasts_pending (evm_chain_id, block_number) VALUES ($1, $2)"
+                              " ON CONFLICT (evm_chain_id) DO UPDATE SET block_number = excluded.block_number",
+                              &st, err);
+        if (r < 0)
+                return r;
+        lk_stmt_bind_int64(st, 1, a->chain_id);
+        lk_stmt_bind_int64(st, 2, a->block);
+        r = lk_stmt_run(st, err);
+        lk_stmt_done(st);
+        return r;
+}
+
+/* The first block to fetch after a start: FinalityDepth back, or further
+ * back to the lowest block whose logs were handed out but not all
+ * consumed when the node stopped (Chainlink's log_broadcasts_pending). */
+static int64_t first_block(lk_log_broadcaster *b, int64_t tip) {
+        int64_t from = tip - b->o.finality_depth > 0 ? tip - b->o.finality_depth : 0;
+        pending_args a = {.chain_id = b->o.chain_id};
+        lk_err err = LK_ERR_INIT;
+        if (b->o.store && lk_store_read(b->o.store, read_pending, &a, &err) < 0)
+                lk_log_warn(b->o.log, "cannot read where the logs were left", LK_INT("chain_id", b->o.chain_id),
+                            LK_ERROR(&err));
+        if (a.found) {
+                b->pending_saved = a.block;
+                if (a.block < from)
+                        from = a.block;
+        }
+        return from;
+}
+
+/* Records the lowest block with logs still to be consumed (the next block
+ * to fetch when none waits), when it moved. */
+static void save_pending(lk_log_broadcaster *b) {
+        pending_args a = {.chain_id = b->o.chain_id, .block = b->next_block};
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < b->count; i++) {
+                int64_t lowest;
+                if (lk_log_pool_lowest_block(b->subs[i].pool, &lowest) && lowest < a.block)
+                        a.block = lowest;
+        }
+        pthread_mutex_unlock(&b->lock);
+        if (!b->o.store || a.block < 0 || a.block == b->pending_saved)
+                return;
+        lk_err err = LK_ERR_INIT;
+        if (lk_store_tx(b->o.store, write_pending, &a, &err) < 0)
+                lk_log_warn(b->o.log, "cannot record where the logs are", LK_INT("chain_id", b->o.chain_id),
+                            LK_ERROR(&err));
+        else
+                b->pending_saved = a.block;
+}
+
 void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_update *update) {
         lk_log_broadcaster *b = arg;
         int64_t from = b->next_block;
         if (from < 0) /* the first head: look back over what a restart may have missed */
-                from = tip->number - b->o.finality_depth > 0 ? tip->number - b->o.finality_depth : 0;
+                from = first_block(b, tip->number);
         if (update->outcome == LK_HEAD_REORG && update->fork_point < from)
                 from = update->fork_point;
         lk_err err = LK_ERR_INIT;
@@ -331,6 +412,7 @@ void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_upd
                 b->next_block = tip->number + 1;
         }
         deliver(b, tip->number);
+        save_pending(b);
 }
 
 void lk_log_broadcaster_health(lk_log_broadcaster *b, lk_health_report *report) {

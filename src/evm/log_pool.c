@@ -36,6 +36,13 @@ size_t lk_log_pool_count(const lk_log_pool *p) {
         return p->count;
 }
 
+bool lk_log_pool_lowest_block(const lk_log_pool *p, int64_t *ret) {
+        if (p->count == 0)
+                return false;
+        *ret = (int64_t)p->logs[0].log.block_number;
+        return true;
+}
+
 static bool same_log(const lk_evm_log *a, const lk_evm_log *b) {
         return a->log_index == b->log_index && memcmp(a->block_hash, b->block_hash, 32) == 0;
 }
@@ -114,8 +121,8 @@ static bool cached_canonical(canonical_cache *c, int64_t number) {
         return c->known;
 }
 
-size_t lk_log_pool_take_ready(lk_log_pool *p, int64_t tip_number, lk_canonical_fn canonical, void *arg,
-                              uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped) {
+size_t lk_log_pool_take_ready(lk_log_pool *p, int64_t tip_number, int64_t final_through, lk_canonical_fn canonical,
+                              void *arg, uint32_t min_confirmations, lk_pooled_log **ret, size_t *ret_dropped) {
         lk_pooled_log *ready = NULL;
         size_t ready_count = 0, ready_cap = 0, dropped = 0, kept = 0;
         canonical_cache cache = {.fn = canonical, .arg = arg, .number = -1};
@@ -125,13 +132,14 @@ size_t lk_log_pool_take_ready(lk_log_pool *p, int64_t tip_number, lk_canonical_f
                 /* ahead of what the tracker has seen: it waits */
                 bool wait = tip_number < 0 || (int64_t)log->block_number > tip_number;
                 bool known = !wait && cached_canonical(&cache, (int64_t)log->block_number);
+                bool final = !wait && !known && (int64_t)log->block_number <= final_through;
                 if (known && memcmp(cache.hash, log->block_hash, 32) != 0) {
                         lk_free(entry->data); /* its block was reorganised away */
                         dropped++;
                         continue;
                 }
                 uint64_t confirmations = wait ? 0 : (uint64_t)(tip_number - (int64_t)log->block_number) + 1;
-                if (!known || confirmations < (min_confirmations ? min_confirmations : 1)) {
+                if (!(known || final) || confirmations < (min_confirmations ? min_confirmations : 1)) {
                         p->logs[kept++] = *entry; /* not known canonical yet, or too young */
                         continue;
                 }

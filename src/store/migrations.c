@@ -252,17 +252,21 @@ static const char *const txm_resume[] = {
         "ALTER TABLE evm_txes ADD COLUMN fail_on_revert BOOLEAN NOT NULL DEFAULT false;",
         "CREATE INDEX evm_txes_waiting ON evm_txes (evm_chain_id, callback_completed)"
         " WHERE pipeline_task_run_id IS NOT NULL;",
+        /* Chainlink's log_broadcasts_pending: below this block every log
+         * handed out was consumed, so a restart need look back no further */
+        "CREATE TABLE log_broadcasts_pending (evm_chain_id NUMERIC(78) PRIMARY KEY, block_number BIGINT NOT NULL);",
         NULL};
 static const char *const drop_txm_resume[] = {
-        "DROP INDEX evm_txes_waiting;", "ALTER TABLE evm_txes DROP COLUMN fail_on_revert;",
-        "ALTER TABLE evm_txes DROP COLUMN callback_completed;", NULL};
+        "DROP TABLE log_broadcasts_pending;", "DROP INDEX evm_txes_waiting;",
+        "ALTER TABLE evm_txes DROP COLUMN fail_on_revert;", "ALTER TABLE evm_txes DROP COLUMN callback_completed;",
+        NULL};
 
 static const migration migrations[] = {
         {"initial schema", {initial_sqlite, initial_postgres}, {drop_initial, drop_initial}},
         {"bridge response cache", {bridge_cache_sqlite, bridge_cache_postgres}, {drop_bridge_cache, drop_bridge_cache}},
         {"one-time cron firings", {cron_fired_sqlite, cron_fired_postgres}, {drop_cron_fired, drop_cron_fired}},
         {"transaction manager", {txm_sqlite, txm_postgres}, {drop_txm, drop_txm}},
-        {"transactions resuming pipeline runs", {txm_resume, txm_resume}, {drop_txm_resume, drop_txm_resume}},
+        {"transactions resuming pipeline runs, logs pending", {txm_resume, txm_resume}, {drop_txm_resume, drop_txm_resume}},
 };
 
 static int exec_all(lk_db *db, const char *const *statements, lk_err *err) {

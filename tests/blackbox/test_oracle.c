@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "linkd/alloc.h"
@@ -183,7 +184,7 @@ static json_t *status_when_answered(fixture *f, size_t want) {
 static void direct_request_round_trip(void **state) {
         fixture *f = *state;
         create_job(f, "100000000000000000");
-        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--int", "value=42", NULL};
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--int-param", "value=42", NULL};
         json_t *sent = harness(f, "request-direct", args);
         json_decref(sent);
         json_t *st = status_when_answered(f, 1);
@@ -192,6 +193,62 @@ static void direct_request_round_trip(void **state) {
         if (json_integer_value(json_object_get(direct, "fulfilments")) != 1)
                 fail_msg("not answered once:\n%s\nnode log:\n%s", text, lktest_read_file(f->node.proc.log_path));
         assert_string_equal(json_string_value(json_object_get(direct, "lastValue")), "4200");
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), 1);
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
+        free(text);
+        json_decref(st);
+}
+
+/* ---- exactly once across kills ---- */
+
+#define REQUESTS 100
+#define KILLS 8
+
+static uint64_t key_nonce(fixture *f) {
+        return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
+}
+
+static void kill_and_restart(fixture *f) {
+        kill(f->node.proc.pid, SIGKILL);
+        assert_true(lktest_proc_wait(&f->node.proc, 10 * LK_USEC_PER_SEC));
+        lktest_node_start(&f->node);
+}
+
+/* 100 requests in flight; the node is killed at seeded random moments
+ * while it answers them and started again.  Every request is answered,
+ * and once: the Operator logged one OracleResponse for each, and the
+ * node's key sent exactly 100 transactions (a fulfilment sent twice would
+ * be a reverted 101st even though the Operator takes only one). */
+static void each_request_answered_once_across_kills(void **state) {
+        fixture *f = *state;
+        unsigned seed = (unsigned)time(NULL);
+        srand(seed);
+        print_message("# kill delays from seed %u\n", seed);
+        create_job(f, "100000000000000000");
+        char count[16];
+        snprintf(count, sizeof count, "%d", REQUESTS);
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--int-param", "value=7",
+                              "--count", count, "--per-tx", "10", NULL};
+        json_decref(harness(f, "request-direct", args));
+        for (int k = 0; k < KILLS; k++) {
+                usleep((useconds_t)(rand() % 400) * 1000);
+                kill_and_restart(f);
+        }
+        json_t *st = status_when_answered(f, REQUESTS);
+        json_t *direct = json_object_get(st, "direct");
+        char *text = json_dumps(direct, JSON_INDENT(1));
+        if (json_integer_value(json_object_get(direct, "answeredOnce")) != REQUESTS) {
+                char *log = lktest_read_file(f->node.proc.log_path);
+                json_t *brief = json_copy(direct);
+                json_object_del(brief, "byRequest");
+                char *summary = json_dumps(brief, JSON_INDENT(1));
+                fail_msg("not every request answered once:\n%s\nnode log:\n%s", summary, log ? log : "");
+        }
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
+        assert_int_equal(json_integer_value(json_object_get(direct, "unanswered")), 0);
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), REQUESTS);
+        assert_int_equal(json_integer_value(json_object_get(direct, "fulfilments")), REQUESTS);
+        assert_int_equal(key_nonce(f), REQUESTS);
         free(text);
         json_decref(st);
 }
@@ -199,6 +256,7 @@ static void direct_request_round_trip(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,48 @@ static void logs_deep_below_the_first_head_need_no_new_block(void **state) {
         (void)n;
 }
 
+static int refuse_log(void *arg, const lk_evm_log *log) {
+        (void)log;
+        fixture *f = arg;
+        pthread_mutex_lock(&f->lock);
+        f->last_topic = 0xff; /* seen, not consumed */
+        pthread_mutex_unlock(&f->lock);
+        return -EAGAIN;
+}
+
+/* A log handed out but not consumed when the node stopped is handed out
+ * after the start even when the chain moved on by more than the
+ * FinalityDepth the broadcaster looks back. */
+static void a_restart_looks_back_to_logs_not_consumed(void **state) {
+        fixture *f = *state;
+        node n = start(f, 5);
+        lk_err err = LK_ERR_INIT;
+        lk_log_subscription refusing = {.min_confirmations = 1, .job_id = JOB, .fn = refuse_log, .arg = f};
+        memcpy(refusing.address, f->logger, 20);
+        assert_true(lk_log_broadcaster_subscribe(n.logs, &refusing, &err) > 0);
+        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        uint8_t topic[32] = {0};
+        topic[31] = 3;
+        uint64_t block = lktest_ganache_emit(f->rpc, f->logger, topic);
+        for (int i = 0; i < 400; i++) {
+                pthread_mutex_lock(&f->lock);
+                bool seen = f->last_topic == 0xff;
+                pthread_mutex_unlock(&f->lock);
+                if (seen)
+                        break;
+                usleep(25 * 1000);
+        }
+        lktest_ganache_mine(f->rpc, 3, 0);
+        usleep(300 * 1000); /* the broadcaster sees the new heads and records the log as still waiting */
+        stop(&f->running);
+        lktest_ganache_mine(f->rpc, 20, 0); /* 4 times FinalityDepth */
+        lk_log_subscription sub;
+        start_subscribed(f, 5, &sub);
+        wait_delivered(f, 1);
+        assert_int_equal(f->last_block, block);
+        stop(&f->running);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
@@ -241,6 +283,10 @@ int main(void) {
                                                          &lktest_postgres_backend),
                 cmocka_unit_test_prestate_setup_teardown(logs_deep_below_the_first_head_need_no_new_block, setup,
                                                          teardown, &lktest_sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(a_restart_looks_back_to_logs_not_consumed, setup, teardown,
+                                                         &lktest_sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(a_restart_looks_back_to_logs_not_consumed, setup, teardown,
+                                                         &lktest_postgres_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

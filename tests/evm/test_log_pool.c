@@ -28,7 +28,7 @@ static lk_evm_log log_in(int64_t number, int branch, int64_t fork, uint64_t inde
 static size_t take(lk_log_pool *p, lk_head_chain *c, uint32_t confs, size_t *dropped) {
         lk_pooled_log *ready = NULL;
         const lk_head *tip = lk_head_chain_tip(c);
-        size_t n = lk_log_pool_take_ready(p, tip ? tip->number : -1, lk_log_pool_chain_canonical, c, confs, &ready,
+        size_t n = lk_log_pool_take_ready(p, tip ? tip->number : -1, -1, lk_log_pool_chain_canonical, c, confs, &ready,
                                           dropped);
         for (size_t i = 1; i < n; i++)
                 assert_true(ready[i - 1].log.block_number <= ready[i].log.block_number);
