@@ -213,6 +213,10 @@ int64_t lk_chain_id(const lk_chain *c) {
         return c->o.config->chain_id;
 }
 
+const lk_evm_chain_config *lk_chain_config(const lk_chain *c) {
+        return c->o.config;
+}
+
 lk_rpc_pool *lk_chain_rpc(lk_chain *c) {
         return c->rpc;
 }
