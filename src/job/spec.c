@@ -347,6 +347,8 @@ static void build_runnable(parser *p, const lk_toml_value *v) {
                 .source_len = v->u.string.len,
                 .max_task_duration = p->spec->max_task_duration,
                 .job_name = p->spec->name,
+                .gas_limit_set = p->spec->gas_limit_set,
+                .gas_limit = p->spec->gas_limit,
         };
         lk_err e = LK_ERR_INIT;
         if (lk_pipeline_spec_new(&o, &p->spec->pipeline, &e) < 0)
