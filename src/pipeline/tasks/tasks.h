@@ -35,6 +35,13 @@ LK__TASK(uuid);
 LK__TASK(jsonparse);
 /* cborparse.c */
 LK__TASK(cborparse);
+/* evm.c: they wait on the chain's RPC node */
+LK__TASK(ethcall);
+LK__TASK(estimategaslimit);
+LK__TASK(ethgetblock);
+/* vrf.c */
+LK__TASK(vrf);
+LK__TASK(vrfv2);
 /* http.c: asynchronous */
 void lk__task_http(const lk_task_call *call, lk_task_attempt *attempt);
 void lk__task_bridge(const lk_task_call *call, lk_task_attempt *attempt);
