@@ -84,9 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!v)
                 return 0;
         decode(v, 8);
-        json_t *result = NULL;
+        json_t *result = NULL, *node_error = NULL;
         lk_err err = LK_ERR_INIT;
-        int r = lk__jsonrpc_result("fuzz", "eth_chainId", v, &result, &err);
+        int r = lk__jsonrpc_result("fuzz", "eth_chainId", v, &result, &node_error, &err);
+        /* the error object comes back exactly when the node's error does */
+        check((node_error != NULL) == (r == LK_RPC_ENODE));
+        json_decref(node_error);
         if (r < 0) {
                 check(err.msg[0] != '\0' && (r == LK_RPC_ENODE || r == -EPROTO) && !result);
         } else {

@@ -37,7 +37,7 @@ lk_chain *lk_chain_free(lk_chain *chain);
 lk_service *lk_chain_service(lk_chain *chain);
 
 int64_t lk_chain_id(const lk_chain *chain);
-/* Its [[EVM]] table (borrowed). */
+/* The [[EVM]] table the chain was made from (its GasEstimator settings). */
 const lk_evm_chain_config *lk_chain_config(const lk_chain *chain);
 /* The chain's parts, owned by it.  The transaction manager exists once
  * the chain has started (NULL before). */

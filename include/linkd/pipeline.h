@@ -42,6 +42,8 @@ typedef struct lk_pipeline_spec_options {
         lk_usec max_task_duration;   /* the job's maxTaskDuration; 0 = none */
         int64_t job_id;              /* for metrics labels; 0 = none */
         const char *job_name;        /* may be NULL */
+        bool gas_limit_set;          /* the job has a gasLimit: */
+        uint32_t gas_limit;          /* the EVM tasks' gas limit before the chain's LimitDefault */
 } lk_pipeline_spec_options;
 
 /* Parses and validates the pipeline: DOT syntax, the reserved name

@@ -35,6 +35,12 @@ lk_rpc *lk_rpc_free(lk_rpc *rpc);
  * is a new reference.  LK_RPC_ENODE for the node's own error, -ETIMEDOUT,
  * -ECONNREFUSED and -EPROTO (a malformed answer) otherwise. */
 int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+/* As lk_rpc_call; on LK_RPC_ENODE, when ret_error is not NULL, also the
+ * node's error object as it came ({"code", "message", "data"}; a new
+ * reference), for callers that read more than the message: a reverted
+ * eth_call's return data. */
+int lk_rpc_call_error(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, json_t **ret_error,
+                      lk_err *err);
 
 typedef struct lk_rpc_request {
         const char *method;
@@ -59,6 +65,8 @@ int lk_rpc_quantity(const json_t *v, uint64_t *ret, lk_err *err);
 int lk_rpc_quantity_word(const json_t *v, uint8_t out[static 32], lk_err *err);
 /* DATA of exactly len bytes ("0x" and 2·len hex digits). */
 int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err);
+/* DATA of any length, into *ret (lk_malloc'd, never NULL; lk_free it). */
+int lk_rpc_bytes(const json_t *v, uint8_t **ret, size_t *ret_len, lk_err *err);
 /* A JSON string "0x…" of bytes (hex encoded), for requests. */
 json_t *lk_rpc_hex(const uint8_t *b, size_t len);
 /* A JSON QUANTITY string for requests ("0x0", "0x1a"). */

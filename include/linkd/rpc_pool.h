@@ -51,6 +51,10 @@ lk_rpc_pool *lk_rpc_pool_free(lk_rpc_pool *pool);
 /* As lk_rpc_call, on the first live node; -EHOSTUNREACH when none
  * answers (err lists why, node by node). */
 int lk_rpc_pool_call(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+/* As lk_rpc_pool_call; on the node's own error (LK_RPC_ENODE) also its
+ * error object, as lk_rpc_call_error gives it. */
+int lk_rpc_pool_call_error(lk_rpc_pool *pool, const char *method, json_t *params, json_t **ret_result,
+                           json_t **ret_error, lk_err *err);
 
 /* As lk_rpc_batch, on the first live node: the params are stolen (and
  * set to NULL) whatever happens. */

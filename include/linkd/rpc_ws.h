@@ -62,6 +62,9 @@ lk_rpc_ws *lk_rpc_ws_free(lk_rpc_ws *ws);
  * -EPROTO (a malformed answer); -EDEADLK from the client's own thread
  * (a callback). */
 int lk_rpc_ws_call(lk_rpc_ws *ws, const char *method, json_t *params, json_t **ret_result, lk_err *err);
+/* As lk_rpc_call_error (linkd/rpc.h), over WebSocket. */
+int lk_rpc_ws_call_error(lk_rpc_ws *ws, const char *method, json_t *params, json_t **ret_result, json_t **ret_error,
+                         lk_err *err);
 
 /* As lk_rpc_batch (linkd/rpc.h), over WebSocket: the requests go as
  * calls one after the other, each with its own timeout, and each gets

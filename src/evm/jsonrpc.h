@@ -16,9 +16,11 @@
 json_t *lk__jsonrpc_request(const char *method, json_t *params, uint64_t id);
 
 /* A response object's result (a new reference), or its error:
- * LK_RPC_ENODE with the node's message, -EPROTO when it is malformed.
- * node names the node in messages. */
-int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, lk_err *err);
+ * LK_RPC_ENODE with the node's message (and, when ret_error is not NULL,
+ * the error object itself in *ret_error, a new reference), -EPROTO when
+ * it is malformed.  node names the node in messages. */
+int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, json_t **ret_error,
+                       lk_err *err);
 
 /* The result of eth_chainId, checked against want (0: any): -EPROTO when
  * it is not a QUANTITY, -EINVAL on a mismatch. */

@@ -109,12 +109,15 @@ json_t *lk__jsonrpc_request(const char *method, json_t *params, uint64_t id) {
                          params ? params : json_array());
 }
 
-int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, lk_err *err) {
+int lk__jsonrpc_result(const char *node, const char *method, json_t *response, json_t **ret, json_t **ret_error,
+                       lk_err *err) {
         if (!json_is_object(response))
                 return lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is not an object", node, method);
         json_t *error = json_object_get(response, "error");
         if (error && !json_is_null(error)) {
                 const char *message = json_string_value(json_object_get(error, "message"));
+                if (ret_error)
+                        *ret_error = json_incref(error);
                 return lk_err_set(err, LK_RPC_ENODE, "RPC node %s: %s: %s", node, method,
                                   message ? message : "error without a message");
         }
@@ -126,6 +129,11 @@ int lk__jsonrpc_result(const char *node, const char *method, json_t *response, j
 }
 
 int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        return lk_rpc_call_error(rpc, method, params, ret_result, NULL, err);
+}
+
+int lk_rpc_call_error(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_result, json_t **ret_error,
+                      lk_err *err) {
         pthread_mutex_lock(&rpc->lock);
         uint64_t id = rpc->next_id++;
         json_t *request = lk__jsonrpc_request(method, params, id);
@@ -141,7 +149,7 @@ int lk_rpc_call(lk_rpc *rpc, const char *method, json_t *params, json_t **ret_re
         if (json_is_object(response) && (!json_is_integer(got_id) || (uint64_t)json_integer_value(got_id) != id))
                 r = lk_err_set(err, -EPROTO, "RPC node %s: %s: the answer is for another request", rpc->name, method);
         else
-                r = lk__jsonrpc_result(rpc->name, method, response, ret_result, err);
+                r = lk__jsonrpc_result(rpc->name, method, response, ret_result, ret_error, err);
         json_decref(response);
         return r;
 }
@@ -183,7 +191,7 @@ int lk_rpc_batch(lk_rpc *rpc, lk_rpc_request *requests, size_t count, lk_err *er
                         continue;
                 lk_err_clear(&requests[k].err);
                 requests[k].status = lk__jsonrpc_result(rpc->name, requests[k].method, response, &requests[k].result,
-                                                         &requests[k].err);
+                                                         NULL, &requests[k].err);
         }
         json_decref(responses);
         return 0;
@@ -221,6 +229,17 @@ static const char *hex_digits(const json_t *v) {
         if (!s || s[0] != '0' || s[1] != 'x')
                 return NULL;
         return s + 2;
+}
+
+static int data_hex(const json_t *v, const char **ret, lk_err *err) {
+        const char *d = hex_digits(v);
+        if (!d || strlen(d) % 2)
+                return lk_err_set(err, -EPROTO, "data is not 0x and an even number of hex digits");
+        for (const char *p = d; *p; p++)
+                if (lk_hex_digit(*p) < 0)
+                        return lk_err_set(err, -EPROTO, "data is not hex");
+        *ret = json_string_value(v);
+        return 0;
 }
 
 static int quantity_digits(const json_t *v, const char **ret, size_t max_digits, lk_err *err) {
@@ -280,6 +299,20 @@ int lk_rpc_data(const json_t *v, uint8_t *out, size_t len, lk_err *err) {
         return 0;
 }
 
+int lk_rpc_bytes(const json_t *v, uint8_t **ret, size_t *ret_len, lk_err *err) {
+        const char *text;
+        int r = data_hex(v, &text, err);
+        if (r < 0)
+                return r;
+        size_t len = (strlen(text) - 2) / 2;
+        uint8_t *b = lk_malloc(len ? len : 1);
+        for (size_t i = 0; i < len; i++)
+                b[i] = (uint8_t)(lk_hex_digit(text[2 + 2 * i]) << 4 | lk_hex_digit(text[3 + 2 * i]));
+        *ret = b;
+        *ret_len = len;
+        return 0;
+}
+
 json_t *lk_rpc_hex(const uint8_t *b, size_t len) {
         char *text = lk_malloc(2 * len + 3);
         text[0] = '0';
@@ -320,17 +353,6 @@ int lk_rpc_block_head(const json_t *block, struct lk_head *ret, lk_err *err) {
         h.number = (int64_t)number;
         h.timestamp = (int64_t)timestamp;
         *ret = h;
-        return 0;
-}
-
-static int data_hex(const json_t *v, const char **ret, lk_err *err) {
-        const char *d = hex_digits(v);
-        if (!d || strlen(d) % 2)
-                return lk_err_set(err, -EPROTO, "data is not 0x and an even number of hex digits");
-        for (const char *p = d; *p; p++)
-                if (lk_hex_digit(*p) < 0)
-                        return lk_err_set(err, -EPROTO, "data is not hex");
-        *ret = json_string_value(v);
         return 0;
 }
 

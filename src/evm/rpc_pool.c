@@ -202,22 +202,29 @@ typedef struct call_args {
         const char *method;
         json_t *params;
         json_t **ret_result;
+        json_t **ret_error;
 } call_args;
 
 /* method(params) on n over its transport; params stolen. */
-static int node_call(node *n, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+static int node_call(node *n, const char *method, json_t *params, json_t **ret_result, json_t **ret_error,
+                     lk_err *err) {
         if (n->rpc)
-                return lk_rpc_call(n->rpc, method, params, ret_result, err);
-        return lk_rpc_ws_call(n->ws, method, params, ret_result, err);
+                return lk_rpc_call_error(n->rpc, method, params, ret_result, ret_error, err);
+        return lk_rpc_ws_call_error(n->ws, method, params, ret_result, ret_error, err);
 }
 
 static int call_on(node *n, void *arg, lk_err *err) {
         call_args *a = arg;
-        return node_call(n, a->method, a->params ? json_incref(a->params) : NULL, a->ret_result, err);
+        return node_call(n, a->method, a->params ? json_incref(a->params) : NULL, a->ret_result, a->ret_error, err);
 }
 
 int lk_rpc_pool_call(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
-        call_args a = {method, params, ret_result};
+        return lk_rpc_pool_call_error(p, method, params, ret_result, NULL, err);
+}
+
+int lk_rpc_pool_call_error(lk_rpc_pool *p, const char *method, json_t *params, json_t **ret_result,
+                           json_t **ret_error, lk_err *err) {
+        call_args a = {method, params, ret_result, ret_error};
         int r = on_live_node(p, call_on, &a, err);
         json_decref(params);
         return r;
@@ -276,7 +283,7 @@ static void send_to_send_only(lk_rpc_pool *p, const char *method, json_t *params
                         continue;
                 json_t *ignored = NULL;
                 lk_err why = LK_ERR_INIT;
-                int r = node_call(n, method, params ? json_incref(params) : NULL, &ignored, &why);
+                int r = node_call(n, method, params ? json_incref(params) : NULL, &ignored, NULL, &why);
                 json_decref(ignored);
                 mark(p, i, r < 0 && node_at_fault(r) ? &why : NULL, 0);
         }

@@ -54,6 +54,7 @@ typedef struct call {
         bool done;
         int status;
         json_t *result;
+        json_t *error; /* the node's error object, when it answered with one */
         lk_err err;
         pthread_cond_t answered;
 } call;
@@ -311,7 +312,7 @@ static void woken(lk_rpc_ws *ws) {
 static void subscribe_answered_locked(lk_rpc_ws *ws, json_t *msg) {
         json_t *result = NULL;
         lk_err err = LK_ERR_INIT;
-        int r = lk__jsonrpc_result(ws->name, "eth_subscribe", msg, &result, &err);
+        int r = lk__jsonrpc_result(ws->name, "eth_subscribe", msg, &result, NULL, &err);
         ws->subscribe_id = 0;
         const char *id = json_string_value(result);
         if (r == 0 && (!id || strlen(id) >= sizeof ws->subscription))
@@ -368,12 +369,13 @@ static bool answered(lk_rpc_ws *ws, json_t *msg) {
         } else if (n && n == ws->unsubscribe_id) {
                 ws->unsubscribe_id = 0;
         } else if (n && (c = take_call_locked(ws, n))) {
-                c->status = lk__jsonrpc_result(ws->name, c->method, msg, &c->result, &c->err);
-                /* the result leaves the message here, under the lock: the
-                 * message is freed on this thread and the result on the
-                 * caller's, and jansson's reference counts alone do not
-                 * order the two frees */
+                c->status = lk__jsonrpc_result(ws->name, c->method, msg, &c->result, &c->error, &c->err);
+                /* the result (or error) leaves the message here, under the
+                 * lock: the message is freed on this thread and the result
+                 * on the caller's, and jansson's reference counts alone do
+                 * not order the two frees */
                 json_object_del(msg, "result");
+                json_object_del(msg, "error");
                 c->done = true;
                 pthread_cond_signal(&c->answered);
         } else {
@@ -591,6 +593,11 @@ static bool on_service_thread(lk_rpc_ws *ws) {
 }
 
 int lk_rpc_ws_call(lk_rpc_ws *ws, const char *method, json_t *params, json_t **ret_result, lk_err *err) {
+        return lk_rpc_ws_call_error(ws, method, params, ret_result, NULL, err);
+}
+
+int lk_rpc_ws_call_error(lk_rpc_ws *ws, const char *method, json_t *params, json_t **ret_result, json_t **ret_error,
+                         lk_err *err) {
         if (on_service_thread(ws)) {
                 json_decref(params);
                 return lk_err_set(err, -EDEADLK, "RPC node %s: %s: called from the client's own thread", ws->name,
@@ -626,6 +633,10 @@ int lk_rpc_ws_call(lk_rpc_ws *ws, const char *method, json_t *params, json_t **r
         }
         pthread_mutex_unlock(&ws->lock);
         pthread_cond_destroy(&c.answered);
+        if (ret_error && c.error)
+                *ret_error = c.error;
+        else
+                json_decref(c.error);
         if (c.status < 0) {
                 if (err)
                         *err = c.err;

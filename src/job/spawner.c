@@ -238,7 +238,9 @@ static int stored_pipeline(const lk_job_spec *spec, int64_t job_id, int64_t pipe
                                                                 .id = pipeline_spec_id,
                                                                 .max_task_duration = spec->max_task_duration,
                                                                 .job_id = job_id,
-                                                                .job_name = spec->name},
+                                                                .job_name = spec->name,
+                                                                .gas_limit_set = spec->gas_limit_set,
+                                                                .gas_limit = spec->gas_limit},
                                     ret, err);
 }
 

@@ -321,8 +321,7 @@ static uint32_t toml_line_of(const parser *p, const lk_toml_value *v, uint32_t l
 /* Chainlink's EVM tasks: valid in a spec, not yet run by linkd. */
 static bool is_evm_task(const char *type) {
         static const char *const evm[] = {
-                "estimategaslimit", "ethabidecode", "ethabidecodelog", "ethabiencode", "ethabiencode2",
-                "ethcall", "ethgetblock", "vrf", "vrfv2",
+                "ethabidecode", "ethabidecodelog", "ethabiencode", "ethabiencode2",
         };
         for (size_t i = 0; i < sizeof evm / sizeof evm[0]; i++)
                 if (strcmp(type, evm[i]) == 0)
@@ -347,6 +346,8 @@ static void build_runnable(parser *p, const lk_toml_value *v) {
                 .source_len = v->u.string.len,
                 .max_task_duration = p->spec->max_task_duration,
                 .job_name = p->spec->name,
+                .gas_limit_set = p->spec->gas_limit_set,
+                .gas_limit = p->spec->gas_limit,
         };
         lk_err e = LK_ERR_INIT;
         if (lk_pipeline_spec_new(&o, &p->spec->pipeline, &e) < 0)

@@ -471,8 +471,9 @@ int lk__orm_resume(lk_store *store, const char *task_run_id, const char *value_j
 static int load_run_row(lk_db *db, lk__stored_run *s, lk_err *err) {
         lk_stmt *st;
         int r = lk_db_prepare(db, "SELECT r.pipeline_spec_id, s.dot_dag_source, s.max_task_duration, r.inputs,"
-                                  " r.created_at FROM pipeline_runs r JOIN pipeline_specs s ON s.id = r.pipeline_spec_id"
-                                  " WHERE r.id = $1",
+                                  " r.created_at, j.gas_limit FROM pipeline_runs r"
+                                  " JOIN pipeline_specs s ON s.id = r.pipeline_spec_id"
+                                  " LEFT JOIN jobs j ON j.pipeline_spec_id = s.id WHERE r.id = $1",
                               &st, err);
         if (r < 0)
                 return r;
@@ -490,6 +491,8 @@ static int load_run_row(lk_db *db, lk__stored_run *s, lk_err *err) {
                         s->inputs = lk_value_map();
                 }
                 s->created_at = lk_stmt_time(st, 4);
+                s->gas_limit_set = !lk_stmt_is_null(st, 5);
+                s->gas_limit = s->gas_limit_set ? (uint32_t)lk_stmt_int64(st, 5) : 0;
         }
         lk_stmt_done(st);
         if (r == 0)

@@ -42,6 +42,8 @@ typedef struct lk__stored_run {
         int64_t spec_id;
         char *source;
         lk_usec max_task_duration;
+        bool gas_limit_set; /* its job's gasLimit */
+        uint32_t gas_limit;
         lk_value *inputs;
         lk_usec created_at;
         struct lk__stored_task {

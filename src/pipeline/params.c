@@ -69,6 +69,7 @@ static int from_source(const lk_task_call *call, const char *attr, lk_param_sour
         case LK_PARAM_LITERAL: return literal(attr, ret, err);
         case LK_PARAM_INPUT: return input0(call, ret, err);
         case LK_PARAM_INPUTS: *ret = all_inputs(call); return 0;
+        case LK_PARAM_RAW: *ret = lk_value_string(attr ? attr : "", SIZE_MAX); return 0;
         }
         return lk_err_set(err, -EINVAL, "unknown parameter source");
 }
@@ -93,6 +94,32 @@ int lk_param(const lk_task_call *call, const char *name, const lk_param_source *
 void lk_param_join(lk_err *all, int code, const lk_err *one) {
         if (code < 0)
                 lk_err_join(all, one);
+}
+
+lk_value *lk_param_required(const lk_task_call *call, const char *name, const lk_param_source *sources, size_t count,
+                            lk_err *all) {
+        lk_value *v = NULL;
+        lk_err one = LK_ERR_INIT;
+        if (lk_param(call, name, sources, count, &v, &one) < 0)
+                lk_err_join(all, &one);
+        return v;
+}
+
+lk_value *lk_param_optional(const lk_task_call *call, const char *name, const lk_param_source *sources, size_t count,
+                            lk_err *all) {
+        lk_value *v = NULL;
+        lk_err one = LK_ERR_INIT;
+        int r = lk_param(call, name, sources, count, &v, &one);
+        if (r < 0 && r != LK_EPARAM_EMPTY)
+                lk_err_join(all, &one);
+        return r < 0 ? NULL : v;
+}
+
+void lk_param_coerced(int r, const char *name, lk_err *one, lk_err *all) {
+        if (r < 0) {
+                lk_err_prefix(one, "%s", name);
+                lk_err_join(all, one);
+        }
 }
 
 int lk_check_inputs(const lk_task_call *call, int min, int max, int max_errors, lk_err *err) {
@@ -278,4 +305,204 @@ int lk_param_uint64(const lk_value *v, uint64_t *ret, lk_err *err) {
         case LK_VALUE_FLOAT64: *ret = (uint64_t)lk_value_get_float64(v); return 0;
         default: return bad_input(err, "expected uint64, got %s", lk_value_type_name(v));
         }
+}
+
+/* ---- EVM parameters ---- */
+
+/* The characters of a string or byte string value. */
+static const char *text_of(const lk_value *v, size_t *ret_len) {
+        if (lk_value_type_of(v) == LK_VALUE_STRING)
+                return lk_value_get_string(v, ret_len);
+        return (const char *)lk_value_get_bytes(v, ret_len);
+}
+
+/* geth's FromHex as HexToAddress uses it: pairs of hex digits up to the
+ * first bad one (Go's hex.DecodeString stops there and the error is
+ * dropped), right-aligned in the address. */
+static void hex_to_address(const char *hex, size_t len, uint8_t out[static 20]) {
+        uint8_t bytes[20];
+        size_t n = 0;
+        for (size_t i = 0; i + 1 < len && n < sizeof bytes; i += 2) {
+                int hi = lk_hex_digit((unsigned char)hex[i]), lo = lk_hex_digit((unsigned char)hex[i + 1]);
+                if (hi < 0 || lo < 0)
+                        break;
+                bytes[n++] = (uint8_t)(hi << 4 | lo);
+        }
+        memset(out, 0, 20);
+        memcpy(out + 20 - n, bytes, n);
+}
+
+int lk_param_address(const lk_value *v, uint8_t ret[static 20], lk_err *err) {
+        lk_value_type t = lk_value_type_of(v);
+        if (t != LK_VALUE_STRING && t != LK_VALUE_BYTES)
+                return bad_input(err, "expected common.Address, got %s", lk_value_type_name(v));
+        size_t len;
+        const char *s = text_of(v, &len);
+        if (len == 42 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                hex_to_address(s + 2, 40, ret);
+                return 0;
+        }
+        if (len == 20) {
+                memcpy(ret, s, 20);
+                return 0;
+        }
+        /* a string is retried as its bytes, so Go names the bytes' type */
+        return bad_input(err, "expected common.Address, got []uint8");
+}
+
+/* big.Int's SetString(s, 10): an optional sign, then decimal digits only. */
+static bool parse_big_decimal(const char *s, mpz_t ret) {
+        const char *digits = s + (*s == '+' || *s == '-');
+        if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+                return false;
+        mpz_set_str(ret, digits, 10);
+        if (*s == '-')
+                mpz_neg(ret, ret);
+        return true;
+}
+
+static bool is_blank(const char *s) {
+        while (isspace((unsigned char)*s))
+                s++;
+        return *s == '\0';
+}
+
+int lk_param_big_int(const lk_value *v, mpz_t ret, bool *ret_set, lk_err *err) {
+        *ret_set = true;
+        switch (lk_value_type_of(v)) {
+        case LK_VALUE_NULL: *ret_set = false; return 0;
+        case LK_VALUE_INT64: mpz_set_si(ret, lk_value_get_int64(v)); return 0;
+        case LK_VALUE_UINT64: mpz_set_ui(ret, lk_value_get_uint64(v)); return 0;
+        case LK_VALUE_BIGINT: mpz_set(ret, *lk_value_get_bigint(v)); return 0;
+        case LK_VALUE_FLOAT64: {
+                /* Go converts with uint64(f); out-of-range floats are pinned
+                 * here rather than left to the undefined C conversion */
+                double f = lk_value_get_float64(v);
+                mpz_set_ui(ret, !(f > 0) ? 0 : f >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)f);
+                return 0;
+        }
+        case LK_VALUE_STRING: {
+                const char *s = lk_value_get_string(v, NULL);
+                if (is_blank(s)) {
+                        *ret_set = false;
+                        return 0;
+                }
+                if (!parse_big_decimal(s, ret))
+                        return bad_input(err, "unable to convert %s to big.Int", s);
+                return 0;
+        }
+        default: return lk_err_set(err, LK_EBAD_INPUT, "bad input for task");
+        }
+}
+
+/* hexutil's UnmarshalFixedText for a common.Hash: "" and texts of another
+ * length are refused for their length. */
+static int hash_from_text(const char *s, size_t len, uint8_t out[static 32], lk_err *err) {
+        if (len > 0 && !(len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+                return lk_err_set(err, -EINVAL, "hex string without 0x prefix");
+        const char *digits = len ? s + 2 : s;
+        size_t n = len ? len - 2 : 0;
+        if (n % 2)
+                return lk_err_set(err, -EINVAL, "hex string of odd length");
+        if (n != 64)
+                return lk_err_set(err, -ERANGE, "hex string has length %zu, want 64 for Hash", n);
+        for (size_t i = 0; i < 32; i++) {
+                int hi = lk_hex_digit((unsigned char)digits[2 * i]);
+                int lo = lk_hex_digit((unsigned char)digits[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return lk_err_set(err, -EINVAL, "invalid hex string");
+                out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
+}
+
+/* One item of a list of hashes: a text, or (a common.Hash) 32 bytes.
+ * Items of JSON text fail as encoding/json reports a failed
+ * UnmarshalJSON: hexutil's syntax errors as type errors, the length
+ * error as it is. */
+static int hash_item(const lk_value *item, bool from_json, uint8_t out[static 32], lk_err *err) {
+        size_t len = 0;
+        const char *s = NULL;
+        if (lk_value_type_of(item) == LK_VALUE_STRING)
+                s = lk_value_get_string(item, &len);
+        else if (lk_value_type_of(item) == LK_VALUE_BYTES && !from_json)
+                s = (const char *)lk_value_get_bytes(item, &len);
+        if (s && !from_json && len == 32 && lk_value_type_of(item) == LK_VALUE_BYTES) {
+                memcpy(out, s, 32);
+                return 0;
+        }
+        if (!s && from_json)
+                return bad_input(err, "HashSliceParam: json: cannot unmarshal non-string into Go value of type "
+                                      "common.Hash");
+        if (!s)
+                return bad_input(err, "HashSliceParam");
+        lk_err why = LK_ERR_INIT;
+        int r = hash_from_text(s, len, out, &why);
+        if (r == -EINVAL && from_json)
+                return bad_input(err, "HashSliceParam: json: cannot unmarshal %s into Go value of type common.Hash",
+                                 why.msg);
+        if (r < 0)
+                return bad_input(err, "HashSliceParam: %s", why.msg);
+        return 0;
+}
+
+/* What encoding/json calls a JSON value it cannot put into a Go type. */
+static const char *json_kind(const lk_value *v) {
+        switch (lk_value_type_of(v)) {
+        case LK_VALUE_MAP: return "object";
+        case LK_VALUE_STRING: return "string";
+        case LK_VALUE_BOOL: return "bool";
+        default: return "number";
+        }
+}
+
+/* The list v stands for (a new reference): v itself, or the list its
+ * JSON text holds. */
+static int hash_list(const lk_value *v, bool *ret_from_json, lk_value **ret, lk_err *err) {
+        lk_value_type t = lk_value_type_of(v);
+        *ret_from_json = t == LK_VALUE_STRING || t == LK_VALUE_BYTES;
+        if (t == LK_VALUE_NULL || t == LK_VALUE_ARRAY) {
+                *ret = t == LK_VALUE_NULL ? lk_value_array() : lk_value_ref((lk_value *)v);
+                return 0;
+        }
+        if (!*ret_from_json)
+                return bad_input(err, "HashSliceParam");
+        size_t len;
+        const char *text = text_of(v, &len);
+        lk_value *list = NULL;
+        lk_err why = LK_ERR_INIT;
+        if (lk_value_from_json(text, len, &list, &why) < 0)
+                return bad_input(err, "HashSliceParam: %s", why.msg);
+        if (lk_value_type_of(list) == LK_VALUE_NULL) {
+                lk_value_unref(list);
+                list = lk_value_array();
+        } else if (lk_value_type_of(list) != LK_VALUE_ARRAY) {
+                int r = bad_input(err, "HashSliceParam: json: cannot unmarshal %s into Go value of type "
+                                       "pipeline.HashSliceParam",
+                                  json_kind(list));
+                lk_value_unref(list);
+                return r;
+        }
+        *ret = list;
+        return 0;
+}
+
+int lk_param_hashes(const lk_value *v, uint8_t (**ret)[32], size_t *ret_count, lk_err *err) {
+        bool from_json;
+        lk_value *list = NULL;
+        int r = hash_list(v, &from_json, &list, err);
+        if (r < 0)
+                return r;
+        size_t n = lk_value_array_len(list);
+        uint8_t(*hashes)[32] = n ? lk_calloc(n, sizeof *hashes) : NULL;
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = hash_item(lk_value_array_at(list, i), from_json, hashes[i], err);
+        lk_value_unref(list);
+        if (r < 0) {
+                lk_free(hashes);
+                return r;
+        }
+        *ret = hashes;
+        *ret_count = n;
+        return 0;
 }

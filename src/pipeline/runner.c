@@ -258,6 +258,8 @@ static lk_task_attempt *attempt_new(lk__task_run *t) {
                 .task_run_id = t->uuid,
                 .spec_id = run->spec->id,
                 .run_id = run->id,
+                .gas_limit_set = run->spec->gas_limit_set,
+                .gas_limit = run->spec->gas_limit,
                 .deadline = attempt_deadline(run, o),
                 .timeout_set = o->timeout_set,
         };
@@ -515,7 +517,8 @@ static int restart_stored(lk_runner *rn, int64_t run_id, lk_err *err) {
                 return r;
         lk_pipeline_spec *spec;
         lk_pipeline_spec_options so = {.source = stored.source, .source_len = SIZE_MAX, .id = stored.spec_id,
-                                       .max_task_duration = stored.max_task_duration};
+                                       .max_task_duration = stored.max_task_duration,
+                                       .gas_limit_set = stored.gas_limit_set, .gas_limit = stored.gas_limit};
         r = lk_pipeline_spec_new(&so, &spec, err);
         if (r < 0) {
                 lk__stored_run_done(&stored);

@@ -174,6 +174,8 @@ int lk_pipeline_spec_new(const lk_pipeline_spec_options *options, lk_pipeline_sp
         spec->max_task_duration = options->max_task_duration;
         spec->job_id = options->job_id;
         spec->job_name = lk_strdup(options->job_name ? options->job_name : "");
+        spec->gas_limit_set = options->gas_limit_set;
+        spec->gas_limit = options->gas_limit;
         *ret_spec = spec;
         return 0;
 }

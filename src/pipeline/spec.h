@@ -36,6 +36,8 @@ struct lk_pipeline_spec {
         int64_t job_id;
         char *job_name;
         bool has_async;
+        bool gas_limit_set;
+        uint32_t gas_limit;
 };
 
 /* jpillora/backoff's ForAttempt with Chainlink's factor 2 and no jitter. */

@@ -47,6 +47,8 @@ typedef struct lk_task_call {
         const char *task_run_id;    /* this task run's UUID */
         int64_t spec_id;            /* pipeline_specs.id, 0 if not stored */
         int64_t run_id;             /* pipeline_runs.id, 0 if not (yet) stored */
+        bool gas_limit_set;         /* the job's gasLimit, which the EVM tasks */
+        uint32_t gas_limit;         /* prefer to the chain's LimitDefault */
         /* When the attempt must end: the earliest of the run's
          * MaxRunDuration, the task's timeout and the job's maxTaskDuration
          * (monotonic; LK_USEC_INFINITY for none). */

@@ -20,6 +20,11 @@
 
 #include "linkd/alloc.h"
 #include "linkd/eth.h"
+#include "linkd/keyfile.h"
+#include "linkd/secp256k1.h"
+#include "linkd/vrf.h"
+
+#include <gmp.h>
 
 #define EMAIL "admin@example.com"
 #define PASSWORD "a-long-enough-password"
@@ -49,6 +54,9 @@ typedef struct fixture {
         char *cookie;
         char *deploy_file;
         char operator_address[43];
+        char coordinator_address[43];
+        char vrf_key[69];        /* its id: the 33-byte public key in hex */
+        uint8_t vrf_secret[32];  /* read back from an export, to predict the proofs */
 } fixture;
 
 /* node tests/onchain/oracle.mjs CMD --rpc URL [--deploy FILE] ARGS...: its
@@ -87,7 +95,34 @@ static void make_key(fixture *f) {
         lk_free(out);
 }
 
-static int setup(void **state) {
+/* A VRF key made by the CLI, and its secret read back from an export as
+ * an operator could, for the test's own predictions. */
+static void make_vrf_key(fixture *f) {
+        const char *create[] = {"keys", "vrf", "create", "--config", f->node.config, "--password", f->node.password,
+                                "--json", NULL};
+        char *out = lktest_run_expect(create, 0, NULL);
+        json_t *created = lktest_json(out);
+        snprintf(f->vrf_key, sizeof f->vrf_key, "%s", json_string_value(json_object_get(created, "id")));
+        json_decref(created);
+        lk_free(out);
+        char *export_password = lktest_write_file(f->node.dir, "export-password", "export-password-of-the-test\n");
+        char *file = lk_asprintf("%s/vrf-export.json", f->node.dir);
+        const char *export[] = {"keys", "vrf", "export", f->vrf_key, "--config", f->node.config, "--password",
+                                f->node.password, "--new-password", export_password, "--output", file, NULL};
+        lk_free(lktest_run_expect(export, 0, NULL));
+        char *text = lktest_read_file(file);
+        json_t *doc = lktest_json(text);
+        lk_err err = LK_ERR_INIT;
+        if (lk_keyfile_decrypt(json_object_get(json_object_get(doc, "vrf_key"), "crypto"),
+                               "export-password-of-the-test", f->vrf_secret, &err) < 0)
+                fail_msg("the exported VRF key: %s", err.msg);
+        json_decref(doc);
+        lk_free(text);
+        lk_free(file);
+        lk_free(export_password);
+}
+
+static int setup_with(void **state, bool vrf) {
         fixture *f = lk_calloc(1, sizeof *f);
         lktest_ganache_start(&f->ganache);
         lk_err err = LK_ERR_INIT;
@@ -98,18 +133,31 @@ static int setup(void **state) {
         lk_free(config);
         lktest_node_set_password(&f->node, "keystore-password-for-tests\n");
         make_key(f);
+        if (vrf)
+                make_vrf_key(f);
         f->deploy_file = lk_asprintf("%s/deploy.json", f->node.dir);
-        const char *args[] = {"--oracle-address", f->address, "--out", f->deploy_file, NULL};
+        const char *args[] = {"--oracle-address", f->address, "--out", f->deploy_file,
+                              vrf ? "--vrf-public-key" : NULL, f->vrf_key, NULL};
         json_t *d = harness(f, "deploy", args);
         const char *op = json_string_value(json_object_get(d, "operator"));
-        if (!op)
-                fail_msg("deploy gave no operator address");
+        const char *coordinator = json_string_value(json_object_get(d, "vrfCoordinator"));
+        if (!op || !coordinator)
+                fail_msg("deploy gave no operator or coordinator address");
         snprintf(f->operator_address, sizeof f->operator_address, "%s", op);
+        snprintf(f->coordinator_address, sizeof f->coordinator_address, "%s", coordinator);
         json_decref(d);
         lktest_node_start(&f->node);
         f->cookie = lktest_node_login(&f->node, EMAIL, PASSWORD);
         *state = f;
         return 0;
+}
+
+static int setup(void **state) {
+        return setup_with(state, false);
+}
+
+static int setup_vrf(void **state) {
+        return setup_with(state, true);
 }
 
 static int teardown(void **state) {
@@ -253,10 +301,168 @@ static void each_request_answered_once_across_kills(void **state) {
         json_decref(st);
 }
 
+/* ---- VRF v2 ---- */
+
+static const char vrf_job[] =
+        "type = \"vrf\"\n"
+        "schemaVersion = 1\n"
+        "name = \"vrf v2\"\n"
+        "coordinatorAddress = \"%s\"\n"
+        "publicKey = \"%s\"\n"
+        "minIncomingConfirmations = 1\n"
+        "fromAddresses = [\"%s\"]\n"
+        "requestTimeout = \"1h\"\n"
+        "observationSource = \"\"\"\n"
+        "decode_log [type=ethabidecodelog\n"
+        "  abi=\"RandomWordsRequested(bytes32 indexed keyHash,uint256 requestId,uint256 preSeed,uint64 indexed subId,"
+        "uint16 minimumRequestConfirmations,uint32 callbackGasLimit,uint32 numWords,address indexed sender)\"\n"
+        "  data=\"$(jobRun.logData)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "vrf [type=vrfv2 publicKey=\"$(jobSpec.publicKey)\" requestBlockHash=\"$(jobRun.logBlockHash)\"\n"
+        "  requestBlockNumber=\"$(jobRun.logBlockNumber)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "estimate_gas [type=estimategaslimit to=\"%s\" multiplier=\"1.1\" data=\"$(vrf.output)\"]\n"
+        "simulate [type=ethcall contract=\"%s\" gas=\"$(estimate_gas)\" extractRevertReason=true "
+        "data=\"$(vrf.output)\"]\n"
+        "decode_log -> vrf -> estimate_gas -> simulate\n"
+        "\"\"\"\n";
+
+static void create_vrf_job(fixture *f) {
+        char *toml = lk_asprintf(vrf_job, f->coordinator_address, f->vrf_key, f->address, f->coordinator_address,
+                                 f->coordinator_address);
+        json_t *body = json_pack("{ss}", "toml", toml);
+        char *text = json_dumps(body, 0);
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
+        if (r.status != 200)
+                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
+        lktest_http_done(&r);
+        free(text);
+        json_decref(body);
+        lk_free(toml);
+}
+
+/* The random words the coordinator must deliver for a request, as linkd's
+ * own VRF computes them from the key and keccak(preSeed ‖ blockHash). */
+static json_t *predicted_words(fixture *f, const char *pre_seed_decimal, const char *block_hash, size_t count) {
+        uint8_t pre_seed[32] = {0}, hash[32], seed[32];
+        mpz_t z;
+        mpz_init_set_str(z, pre_seed_decimal, 10);
+        size_t n = 0;
+        mpz_export(pre_seed + 32 - (mpz_sizeinbase(z, 256)), &n, 1, 1, 1, 0, z);
+        lktest_unhex(block_hash + 2, hash, 32);
+        lk_vrf_seed_v2(pre_seed, hash, seed);
+        lk_scalar secret;
+        lk_err err = LK_ERR_INIT;
+        lk_vrf_proof proof;
+        assert_true(lk_scalar_in_range(f->vrf_secret));
+        memcpy(secret.b, f->vrf_secret, 32);
+        if (lk_vrf_prove(&secret, seed, NULL, &proof, &err) < 0)
+                fail_msg("predicting the proof: %s", err.msg);
+        lk_scalar_wipe(&secret);
+        uint8_t(*words)[LK_WORD] = lk_calloc(count, sizeof *words);
+        lk_vrf_random_words(proof.output, (uint32_t)count, words);
+        json_t *out = json_array();
+        for (size_t i = 0; i < count; i++) {
+                mpz_import(z, 32, 1, 1, 1, 0, words[i]);
+                char *text = mpz_get_str(NULL, 10, z);
+                json_array_append_new(out, json_string(text));
+                free(text);
+        }
+        lk_free(words);
+        mpz_clear(z);
+        return out;
+}
+
+static json_t *vrf_status_when_answered(fixture *f, size_t want) {
+        json_t *st = NULL;
+        for (int tries = 0; tries < 120; tries++) {
+                json_decref(st);
+                st = harness(f, "status", NULL);
+                if (json_integer_value(json_object_get(json_object_get(st, "vrf"), "callbacks")) >= (json_int_t)want)
+                        break;
+                usleep(250 * 1000);
+        }
+        return st;
+}
+
+static void assert_answered_with(fixture *f, json_t *vrf, const json_t *request, size_t words) {
+        json_t *entry = json_object_get(json_object_get(vrf, "byRequest"),
+                                        json_string_value(json_object_get(request, "requestId")));
+        if (!entry || json_integer_value(json_object_get(entry, "fulfilments")) != 1) {
+                char *text = json_dumps(vrf, JSON_INDENT(1)), *log = lktest_read_file(f->node.proc.log_path);
+                fail_msg("the request was not answered once:\n%s\nnode log:\n%s", text, log ? log : "");
+        }
+        json_t *want = predicted_words(f, json_string_value(json_object_get(request, "preSeed")),
+                                       json_string_value(json_object_get(request, "blockHash")), words);
+        json_t *got = json_object_get(entry, "randomWords");
+        char *want_text = json_dumps(want, 0), *got_text = json_dumps(got, 0);
+        assert_string_equal(got_text, want_text);
+        free(want_text);
+        free(got_text);
+        json_decref(want);
+}
+
+/* The coordinator takes linkd's proof, and the consumer's random words
+ * are the ones linkd's VRF predicts for the request's block. */
+static void vrf_round_trip(void **state) {
+        fixture *f = *state;
+        create_vrf_job(f);
+        const char *args[] = {"--num-words", "3", NULL};
+        json_t *sent = harness(f, "request-vrf", args);
+        json_t *request = json_array_get(json_object_get(sent, "requests"), 0);
+        json_t *st = vrf_status_when_answered(f, 1);
+        json_t *vrf = json_object_get(st, "vrf");
+        assert_answered_with(f, vrf, request, 3);
+        assert_int_equal(json_integer_value(json_object_get(vrf, "successful")), 1);
+        assert_int_equal(key_nonce(f), 1);
+        json_decref(st);
+        json_decref(sent);
+}
+
+/* A request reorganised out before its 3 confirmations is not answered;
+ * sent again, it lands in a block with another hash, and is answered once
+ * with the proof for that hash (the coordinator checks it against
+ * blockhash()). */
+static void vrf_request_reorganised_out_then_back(void **state) {
+        fixture *f = *state;
+        create_vrf_job(f);
+        json_t *snap = harness(f, "snapshot", NULL);
+        char snapshot_id[64];
+        snprintf(snapshot_id, sizeof snapshot_id, "%s", json_string_value(json_object_get(snap, "id")));
+        json_decref(snap);
+        const char *args[] = {"--num-words", "2", "--min-confs", "3", NULL};
+        json_t *first = harness(f, "request-vrf", args);
+        json_t *orphan = json_array_get(json_object_get(first, "requests"), 0);
+        usleep(1500 * 1000); /* the node has seen it, one confirmation deep */
+        assert_int_equal(key_nonce(f), 0);
+        const char *revert[] = {"--id", snapshot_id, NULL};
+        json_decref(harness(f, "revert", revert));
+        const char *later[] = {"--seconds", "60", NULL};
+        json_decref(harness(f, "increase-time", later));
+        const char *one[] = {"--blocks", "1", NULL};
+        json_decref(harness(f, "mine", one));
+        json_t *again = harness(f, "request-vrf", args);
+        json_t *request = json_array_get(json_object_get(again, "requests"), 0);
+        assert_string_equal(json_string_value(json_object_get(request, "requestId")),
+                            json_string_value(json_object_get(orphan, "requestId")));
+        assert_string_not_equal(json_string_value(json_object_get(request, "blockHash")),
+                                json_string_value(json_object_get(orphan, "blockHash")));
+        const char *three[] = {"--blocks", "3", NULL};
+        json_decref(harness(f, "mine", three));
+        json_t *st = vrf_status_when_answered(f, 1);
+        json_t *vrf = json_object_get(st, "vrf");
+        assert_answered_with(f, vrf, request, 2);
+        assert_int_equal(json_integer_value(json_object_get(vrf, "successful")), 1);
+        assert_int_equal(key_nonce(f), 1);
+        json_decref(st);
+        json_decref(first);
+        json_decref(again);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
+                cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
+                cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,26 @@ static void decoders(void **state) {
         j = lk_rpc_hex(addr, 20);
         assert_string_equal(json_string_value(j), "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1");
         json_decref(j);
+        /* DATA of any length: a call's return data */
+        uint8_t *bytes = NULL;
+        size_t len = 99;
+        j = text("0x");
+        assert_int_equal(lk_rpc_bytes(j, &bytes, &len, &err), 0);
+        assert_int_equal(len, 0);
+        lk_free(bytes);
+        json_decref(j);
+        j = text("0x00ff10");
+        assert_int_equal(lk_rpc_bytes(j, &bytes, &len, &err), 0);
+        assert_int_equal(len, 3);
+        lktest_assert_hex(bytes, 3, "00ff10");
+        lk_free(bytes);
+        json_decref(j);
+        static const char *const not_data[] = {"0x0", "00ff", "0xzz", "0X00"};
+        for (size_t i = 0; i < sizeof not_data / sizeof not_data[0]; i++) {
+                j = text(not_data[i]);
+                assert_int_equal(lk_rpc_bytes(j, &bytes, &len, &err), -EPROTO);
+                json_decref(j);
+        }
 }
 
 static void blocks_and_logs(void **state) {
@@ -232,6 +252,19 @@ static void signed_transactions_are_mined(void **state) {
                          LK_RPC_ENODE);
         assert_non_null(strstr(err.msg, "RPC node primary: eth_sendRawTransaction: "));
         assert_null(result);
+        /* and with it, the error object as the node sent it */
+        json_t *error = NULL;
+        assert_int_equal(lk_rpc_call_error(rpc, "eth_sendRawTransaction", json_pack("[s]", "0x1234"), &result, &error,
+                                           &err),
+                         LK_RPC_ENODE);
+        assert_true(json_is_integer(json_object_get(error, "code")));
+        assert_non_null(strstr(err.msg, json_string_value(json_object_get(error, "message"))));
+        json_decref(error);
+        /* none when the call succeeds */
+        error = NULL;
+        assert_int_equal(lk_rpc_call_error(rpc, "eth_chainId", NULL, &result, &error, &err), 0);
+        assert_null(error);
+        json_decref(result);
         lk_rpc_free(rpc);
 }
 

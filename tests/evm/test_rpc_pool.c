@@ -70,8 +70,10 @@ static void fails_over_and_comes_back(void **state) {
         assert_null(health_of(p, "EVM.1337.Node.b"));
         assert_null(health_of(p, "EVM.1337.Node.sender"));
         /* a node's own error is the request's fault: no failover */
-        json_t *result = NULL;
-        assert_int_equal(lk_rpc_pool_call(p, "no_suchMethod", NULL, &result, &err), LK_RPC_ENODE);
+        json_t *result = NULL, *error = NULL;
+        assert_int_equal(lk_rpc_pool_call_error(p, "no_suchMethod", NULL, &result, &error, &err), LK_RPC_ENODE);
+        assert_true(json_is_integer(json_object_get(error, "code")));
+        json_decref(error);
         assert_null(health_of(p, "EVM.1337.Node.b"));
         /* a comes back on its port: after the recheck it is used again */
         lktest_ganache_start(&a);

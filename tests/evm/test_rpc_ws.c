@@ -122,6 +122,11 @@ static void calls_on_ganache(void **state) {
         assert_int_equal(lk_rpc_ws_call(c->ws, "no_such_method", json_pack("[i]", 1), &result, &err), LK_RPC_ENODE);
         assert_non_null(strstr(err.msg, "RPC node ganache: no_such_method: "));
         assert_non_null(strstr(err.msg, "does not exist"));
+        json_t *error = NULL;
+        assert_int_equal(lk_rpc_ws_call_error(c->ws, "no_such_method", NULL, &result, &error, &err), LK_RPC_ENODE);
+        assert_true(json_is_integer(json_object_get(error, "code")));
+        assert_non_null(strstr(json_string_value(json_object_get(error, "message")), "does not exist"));
+        json_decref(error);
 
         uint8_t hash[32] = {0};
         assert_int_equal(lk_rpc_ws_call(c->ws, "eth_getBlockByHash", json_pack("[ob]", lk_rpc_hex(hash, 32), 0),

@@ -6,6 +6,7 @@
 #include "linkd/alloc.h"
 #include "linkd/job.h"
 #include "linkd/toml.h"
+#include "pipeline/spec.h"
 
 /* ---- Chainlink's own example specs (core/testdata/tomlspecs, docs) ---- */
 
@@ -327,6 +328,25 @@ static void directrequest_examples(void **state) {
         lk_job_spec_free(spec);
 }
 
+/* The tasks that read a chain run in linkd's runner: such a pipeline is
+ * built with the job, and carries the job's gasLimit to them. */
+static void chain_reading_tasks_are_runnable(void **state) {
+        (void)state;
+        lk_job_spec *spec = parse_ok("type = \"webhook\"\nschemaVersion = 1\ngasLimit = 123456\n"
+                                     "observationSource = \"\"\"\n"
+                                     "call [type=ethcall contract=\\\"0x613a38AC1659769640aaE063C651F48E0250454C\\\" "
+                                     "data=\\\"$(jobRun.data)\\\"]\n"
+                                     "gas [type=estimategaslimit]\n"
+                                     "block [type=ethgetblock]\n"
+                                     "\"\"\"\n",
+                                     NULL);
+        assert_true(spec->pipeline_runnable);
+        assert_non_null(spec->pipeline);
+        assert_true(spec->pipeline->gas_limit_set);
+        assert_int_equal(spec->pipeline->gas_limit, 123456);
+        lk_job_spec_free(spec);
+}
+
 static void directrequest_optional_fields(void **state) {
         (void)state;
         lk_job_spec *spec = parse_ok(
@@ -614,6 +634,7 @@ int main(void) {
                 cmocka_unit_test(webhook_examples),
                 cmocka_unit_test(webhook_bad_initiator_spec),
                 cmocka_unit_test(directrequest_examples),
+                cmocka_unit_test(chain_reading_tasks_are_runnable),
                 cmocka_unit_test(directrequest_optional_fields),
                 cmocka_unit_test(directrequest_errors),
                 cmocka_unit_test(vrf_example),

@@ -40,28 +40,6 @@ static void ethtx_params_done(ethtx_params *p) {
         lk_value_unref(p->chain_holder);
 }
 
-/* Chainlink's AddressParam: "0x" and 40 hex digits, or 20 bytes. */
-static int address_of(const lk_value *v, uint8_t out[static LK_ADDRESS_LEN], lk_err *err) {
-        size_t len = 0;
-        const char *s = NULL;
-        if (lk_value_type_of(v) == LK_VALUE_STRING)
-                s = lk_value_get_string(v, &len);
-        else if (lk_value_type_of(v) == LK_VALUE_BYTES)
-                s = (const char *)lk_value_get_bytes(v, &len);
-        if (s && len == 2 + 2 * LK_ADDRESS_LEN && s[0] == '0' && s[1] == 'x') {
-                char text[2 + 2 * LK_ADDRESS_LEN + 1];
-                memcpy(text, s, sizeof text - 1);
-                text[sizeof text - 1] = '\0';
-                if (lk_hex_decode_prefixed(text, out, LK_ADDRESS_LEN))
-                        return 0;
-        } else if (s && lk_value_type_of(v) == LK_VALUE_BYTES && len == LK_ADDRESS_LEN) {
-                memcpy(out, s, LK_ADDRESS_LEN);
-                return 0;
-        }
-        return lk_err_set(err, LK_EBAD_INPUT, "expected common.Address, got %s: bad input for task",
-                          lk_value_type_name(v));
-}
-
 /* Chainlink's AddressSliceParam: null, a JSON array (as text or value) of
  * addresses. */
 static int address_list(const lk_value *v, ethtx_params *p, lk_err *err) {
@@ -83,7 +61,7 @@ static int address_list(const lk_value *v, ethtx_params *p, lk_err *err) {
                 r = lk_err_set(err, LK_EBAD_INPUT, "more than %d from addresses: bad input for task", MAX_FROM);
         } else {
                 for (size_t i = 0; r == 0 && i < lk_value_array_len(v); i++)
-                        r = address_of(lk_value_array_at(v, i), p->from[p->from_count++], err);
+                        r = lk_param_address(lk_value_array_at(v, i), p->from[p->from_count++], err);
         }
         lk_value_unref(parsed);
         return r;
@@ -113,14 +91,14 @@ static int coerce_from(const lk_task_call *call, const lk_value *v, ethtx_params
                 size_t len;
                 const char *s = lk_value_type_of(v) == LK_VALUE_STRING ? lk_value_get_string(v, &len) : NULL;
                 if (!s || s[0] != '[') /* one address */
-                        return address_of(v, p->from[p->from_count++], err);
+                        return lk_param_address(v, p->from[p->from_count++], err);
         }
         return address_list(v, p, err);
 }
 
 static int coerce_to(const lk_task_call *call, const lk_value *v, ethtx_params *p, lk_err *err) {
         (void)call;
-        return address_of(v, p->to, err);
+        return lk_param_address(v, p->to, err);
 }
 
 static int coerce_data(const lk_task_call *call, const lk_value *v, ethtx_params *p, lk_err *err) {
@@ -208,7 +186,9 @@ static int enqueue(const lk_task_call *call, lk_chain *chain, const ethtx_params
         lk_txm *txm = lk_chain_txm(chain);
         if (!txm)
                 return lk_err_set(err, -EAGAIN, "chain %" PRId64 " is not started", lk_chain_id(chain));
-        lk_txm_request rq = {.gas_limit = p->gas_limit};
+        /* SelectGasLimit: the task's, else the job's; the manager's
+         * default is the chain's LimitDefault */
+        lk_txm_request rq = {.gas_limit = p->gas_limit ? p->gas_limit : call->gas_limit_set ? call->gas_limit : 0};
         if (lk_txm_pick_sender(txm, (const uint8_t(*)[LK_ADDRESS_LEN])p->from, p->from_count, rq.from, err) < 0)
                 return lk_err_prefix(err, "ETHTxTask failed to get fromAddress");
         memcpy(rq.to, p->to, LK_ADDRESS_LEN);

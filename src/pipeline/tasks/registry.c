@@ -14,6 +14,9 @@ static const lk_task_type types[] = {
         {"cborparse", lk__task_cborparse, NULL},
         {"conditional", lk__task_conditional, NULL},
         {"divide", lk__task_divide, NULL},
+        {"estimategaslimit", lk__task_estimategaslimit, NULL},
+        {"ethcall", lk__task_ethcall, NULL},
+        {"ethgetblock", lk__task_ethgetblock, NULL},
         {"ethtx", lk__task_ethtx, NULL},
         {"fail", lk__task_fail, NULL},
         {"hexdecode", lk__task_hexdecode, NULL},
@@ -33,6 +36,8 @@ static const lk_task_type types[] = {
         {"sum", lk__task_sum, NULL},
         {"uppercase", lk__task_uppercase, NULL},
         {"uuid", lk__task_uuid, NULL},
+        {"vrf", lk__task_vrf, NULL},
+        {"vrfv2", lk__task_vrfv2, NULL},
 };
 
 static int compare_name(const void *key, const void *element) {

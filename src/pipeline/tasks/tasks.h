@@ -37,6 +37,13 @@ LK__TASK(jsonparse);
 LK__TASK(cborparse);
 /* ethtx.c */
 LK__TASK(ethtx);
+/* evm.c: they wait on the chain's RPC node */
+LK__TASK(ethcall);
+LK__TASK(estimategaslimit);
+LK__TASK(ethgetblock);
+/* vrf.c */
+LK__TASK(vrf);
+LK__TASK(vrfv2);
 /* http.c: asynchronous */
 void lk__task_http(const lk_task_call *call, lk_task_attempt *attempt);
 void lk__task_bridge(const lk_task_call *call, lk_task_attempt *attempt);
