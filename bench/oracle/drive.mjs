@@ -91,6 +91,11 @@ function requestKind(o, d) {
       to: d.vrfConsumer,
       emitter: d.vrfCoordinator,
       topic: RANDOM_WORDS_REQUESTED,
+      // Chainlink's VRF v2 listener answers a request of block B once the
+      // head is B + minConfs (getConfirmedAt; its simulation at "latest"
+      // fails while B is the head: blockhash(B) is unknown there), so one
+      // block is mined after each request, at once.
+      confirmBlock: true,
       data: () => vrfConsumer.encodeFunctionData('request', [d.keyHash, BigInt(d.subId), 1, 200000, 1]),
     };
   }
@@ -234,6 +239,7 @@ async function cmdLatency(o) {
       const tSent = now();
       const hash = await rpc.call('eth_sendTransaction', [tx]);
       const t0 = now();
+      if (kind.confirmBlock) await rpc.call('evm_mine', []);
       const deadline = t0 + timeout;
       let ok = false;
       for (let want = before + 2; await heads.waitFor(want, deadline); want = heads.tip + 1) {
@@ -307,6 +313,7 @@ async function cmdBurst(o) {
       await rpc.call('miner_start');
       tMineReturned = now();
     }
+    if (kind.confirmBlock) await rpc.call('evm_mine', []);
     const receipts = await rpc.receipts(hashes);
     const ids = receipts.flatMap((r) => idsIn(r, kind));
     if (ids.length !== count) throw new Error(`the burst's ${txs.length} transactions logged ${ids.length} requests, not ${count}`);
@@ -386,6 +393,18 @@ function indexer(rows) {
   };
 }
 
+// How long the runs' tasks of a type took (created_at to finished_at of
+// the stored task runs), in ms: where a run's time goes.
+function taskTimes(db, type) {
+  const out = execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', db,
+    `SELECT created_at, finished_at FROM pipeline_task_runs WHERE type = '${type}' AND finished_at IS NOT NULL AND error IS NULL`],
+  { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return out.split('\n').filter(Boolean).map((line) => {
+    const [a, b] = line.split('|');
+    return parseTime(b) - parseTime(a);
+  });
+}
+
 const fmt = (v, digits = 2) => (v === undefined || Number.isNaN(v) ? 'nan' : v.toFixed(digits));
 
 function cmdReport(o) {
@@ -460,6 +479,15 @@ function cmdReport(o) {
       put(`${kind}_burst_per_s`, fmt(found / seconds, 1));
       put(`${kind}_burst_blocks`, b.blocks);
       put(`${kind}_burst_mine_s`, fmt((b.tMineReturned - b.tMineCalled) / 1000, 3));
+    }
+  }
+  for (const type of ['ethabidecodelog', 'vrfv2', 'estimategaslimit', 'ethcall']) {
+    const t = taskTimes(o.db, type);
+    if (t.length) {
+      const st = stats(t);
+      put(`task_${type}_n`, st.n);
+      put(`task_${type}_p50_ms`, fmt(st.p50, 3));
+      put(`task_${type}_p99_ms`, fmt(st.p99, 3));
     }
   }
   console.log(lines.join('\n'));
