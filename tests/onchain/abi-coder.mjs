@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// ethers' AbiCoder for tests/evm/test_abi.c.  Reads a JSON list of cases
+// ethers' AbiCoder for tests/pipeline/test_abi.c.  Reads a JSON list of cases
 // {types: [...], values: [...], hex: "0x..."} from the file named by the
 // first argument; writes a JSON list, one entry per case:
 // {hex: ethers' encoding of values, decoded: ethers' decoding of hex} or
