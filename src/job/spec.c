@@ -321,8 +321,7 @@ static uint32_t toml_line_of(const parser *p, const lk_toml_value *v, uint32_t l
 /* Chainlink's EVM tasks: valid in a spec, not yet run by linkd. */
 static bool is_evm_task(const char *type) {
         static const char *const evm[] = {
-                "estimategaslimit", "ethabidecode", "ethabidecodelog", "ethabiencode", "ethabiencode2",
-                "ethcall", "ethgetblock", "ethtx", "vrf", "vrfv2",
+                "estimategaslimit", "ethcall", "ethgetblock", "ethtx", "vrf", "vrfv2",
         };
         for (size_t i = 0; i < sizeof evm / sizeof evm[0]; i++)
                 if (strcmp(type, evm[i]) == 0)

@@ -35,6 +35,11 @@ LK__TASK(uuid);
 LK__TASK(jsonparse);
 /* cborparse.c */
 LK__TASK(cborparse);
+/* ethabi.c */
+LK__TASK(ethabiencode);
+LK__TASK(ethabiencode2);
+LK__TASK(ethabidecode);
+LK__TASK(ethabidecodelog);
 /* http.c: asynchronous */
 void lk__task_http(const lk_task_call *call, lk_task_attempt *attempt);
 void lk__task_bridge(const lk_task_call *call, lk_task_attempt *attempt);
