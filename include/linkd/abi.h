@@ -79,6 +79,9 @@ lk_abi_type *lk_abi_type_free(lk_abi_type *type);
 /* The canonical text ("uint256", "(uint256,bool)[2]"). */
 void lk_abi_type_format(const lk_abi_type *type, lk_buf *out);
 
+/* Whether z is a value of the uint<M> or int<M> type t. */
+bool lk_abi_int_fits(const lk_abi_type *t, const mpz_t z);
+
 #define LK_ABI_CANONICAL 1u
 
 /* Appends the encoding of values (an ARRAY, one item per component of

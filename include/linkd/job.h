@@ -18,10 +18,9 @@
  * and into the type's struct, with no strict mode), unknown keys are
  * ignored.
  *
- * Pipelines that use tasks linkd's runner does not have yet (the EVM tasks:
- * ethtx, ethabidecodelog, vrf, ...) are validated for DOT syntax, cycles and
- * reserved names, and kept as text: pipeline is then NULL and
- * pipeline_runnable false. */
+ * Every task type of Chainlink v1.13 is known; a pipeline that names another
+ * type is an error.  pipeline is NULL (and pipeline_runnable false) only
+ * when the pipeline has errors. */
 #ifndef LINKD_JOB_H
 #define LINKD_JOB_H
 

@@ -97,6 +97,12 @@ int lk_value_from_json(const char *text, size_t len, lk_value **ret_value, lk_er
  * message string. */
 void lk_value_to_json(const lk_value *v, lk_buf *out);
 
+/* Go's fmt %v of the value, as Go's error texts print one: <nil>, true,
+ * 42, 1e+06, strings as they are, byte strings and arrays as [1 2 3],
+ * maps as map[a:1 b:2] with their keys sorted, decimals and big integers
+ * as their digits, errors as their message. */
+void lk_value_format_go(const lk_value *v, lk_buf *out);
+
 /* Deep equality (same type and content; maps regardless of order). */
 bool lk_value_equal(const lk_value *a, const lk_value *b);
 

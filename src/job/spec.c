@@ -318,17 +318,6 @@ static uint32_t toml_line_of(const parser *p, const lk_toml_value *v, uint32_t l
         return raw;
 }
 
-/* Chainlink's EVM tasks: valid in a spec, not yet run by linkd. */
-static bool is_evm_task(const char *type) {
-        static const char *const evm[] = {
-                "ethabidecode", "ethabidecodelog", "ethabiencode", "ethabiencode2",
-        };
-        for (size_t i = 0; i < sizeof evm / sizeof evm[0]; i++)
-                if (strcmp(type, evm[i]) == 0)
-                        return true;
-        return false;
-}
-
 typedef struct pipeline_facts {
         bool parsed;
         bool has_vrf;   /* vrf or vrfv2 */
@@ -339,7 +328,7 @@ static void pipeline_error(parser *p, const lk_toml_value *v, const lk_err *e) {
         add_error(p, e->line ? toml_line_of(p, v, e->line) : v->pos.line, "%s", e->msg);
 }
 
-/* Only when no EVM task is in the way: linkd's runner can then run it. */
+/* Only when the task types are all known: the runner then checks the rest. */
 static void build_runnable(parser *p, const lk_toml_value *v) {
         lk_pipeline_spec_options o = {
                 .source = p->spec->observation_source,
@@ -364,20 +353,18 @@ static void parse_pipeline(parser *p, const lk_toml_value *v, pipeline_facts *fa
                 return;
         }
         facts->parsed = true;
-        bool evm = false;
         size_t before = p->errors->count;
         for (size_t i = 0; i < g->task_count; i++) {
                 const lk_graph_task *t = &g->tasks[i];
-                evm |= is_evm_task(t->type);
                 facts->has_vrf |= strcmp(t->type, "vrf") == 0 || strcmp(t->type, "vrfv2") == 0;
                 facts->has_vrfv2 |= strcmp(t->type, "vrfv2") == 0;
-                if (!is_evm_task(t->type) && !lk_task_type_find(t->type))
+                if (!lk_task_type_find(t->type))
                         add_error(p, t->line ? toml_line_of(p, v, t->line) : v->pos.line,
                                   "UnmarshalTaskFromMap: unknown task type: \"%s\" (task \"%s\", line %" PRIu32 ")",
                                   t->type, t->dot_id, t->line);
         }
         lk_graph_free(g);
-        if (!evm && before == p->errors->count)
+        if (before == p->errors->count)
                 build_runnable(p, v);
 }
 

@@ -694,21 +694,29 @@ static int compare_keys(const void *a, const void *b) {
         return (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-static void put_map(lk_buf *out, const lk_value *v) {
+/* A map with its keys sorted, as encoding/json writes it ({"k":v,...})
+ * or as fmt's %v does (map[k:v ...]). */
+static void put_map(lk_buf *out, const lk_value *v, bool go_format) {
         size_t n = lk_value_map_len(v);
         sorted_entry *e = lk_malloc((n ? n : 1) * sizeof *e);
         for (size_t i = 0; i < n; i++)
                 e[i].value = lk_value_map_at(v, i, &e[i].key, &e[i].key_len);
         qsort(e, n, sizeof *e, compare_keys);
-        lk_buf_putc(out, '{');
+        lk_buf_puts(out, go_format ? "map[" : "{");
         for (size_t i = 0; i < n; i++) {
                 if (i)
-                        lk_buf_putc(out, ',');
-                put_string(out, e[i].key, e[i].key_len);
+                        lk_buf_putc(out, go_format ? ' ' : ',');
+                if (go_format)
+                        lk_buf_append(out, e[i].key, e[i].key_len);
+                else
+                        put_string(out, e[i].key, e[i].key_len);
                 lk_buf_putc(out, ':');
-                put_json(e[i].value, out);
+                if (go_format)
+                        lk_value_format_go(e[i].value, out);
+                else
+                        put_json(e[i].value, out);
         }
-        lk_buf_putc(out, '}');
+        lk_buf_putc(out, go_format ? ']' : '}');
         lk_free(e);
 }
 
@@ -766,7 +774,7 @@ static void put_json(const lk_value *v, lk_buf *out) {
                 put_array(out, v);
                 break;
         case LK_VALUE_MAP:
-                put_map(out, v);
+                put_map(out, v, false);
                 break;
         default:
                 put_scalar(v, out);
@@ -776,4 +784,68 @@ static void put_json(const lk_value *v, lk_buf *out) {
 
 void lk_value_to_json(const lk_value *v, lk_buf *out) {
         put_json(v, out);
+}
+
+/* ---- Go's fmt %v ---- */
+
+/* %v of a float64: %g with the shortest digits that read back as v, in
+ * exponent form when the exponent is < -4 or >= 6 (strconv's threshold
+ * for the shortest precision): "123456", "1e+06", "1.234567e+06",
+ * "0.30000000000000004", "1e-05". */
+static void format_go_float(lk_buf *b, double v) {
+        if (isnan(v)) {
+                lk_buf_puts(b, "NaN");
+                return;
+        }
+        if (isinf(v)) {
+                lk_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+                return;
+        }
+        char text[64];
+        int digits = 1;
+        for (; digits < 17; digits++) {
+                snprintf(text, sizeof text, "%.*e", digits - 1, v);
+                if (strtod(text, NULL) == v)
+                        break;
+        }
+        snprintf(text, sizeof text, "%.*e", digits - 1, v);
+        int exp = atoi(strchr(text, 'e') + 1);
+        if (exp < -4 || exp >= 6)
+                lk_buf_puts(b, text);
+        else
+                lk_buf_printf(b, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
+}
+
+void lk_value_format_go(const lk_value *v, lk_buf *out) {
+        size_t len;
+        switch (v ? lk_value_type_of(v) : LK_VALUE_NULL) {
+        case LK_VALUE_NULL: lk_buf_puts(out, "<nil>"); break;
+        case LK_VALUE_FLOAT64: format_go_float(out, lk_value_get_float64(v)); break;
+        case LK_VALUE_DECIMAL: lk_decimal_format(lk_value_get_decimal(v), out); break;
+        case LK_VALUE_STRING: {
+                const char *s = lk_value_get_string(v, &len);
+                lk_buf_append(out, s, len);
+                break;
+        }
+        case LK_VALUE_ERROR: lk_buf_puts(out, lk_value_get_error(v)); break;
+        case LK_VALUE_BYTES: {
+                const unsigned char *b = lk_value_get_bytes(v, &len);
+                lk_buf_putc(out, '[');
+                for (size_t i = 0; i < len; i++)
+                        lk_buf_printf(out, i ? " %u" : "%u", b[i]);
+                lk_buf_putc(out, ']');
+                break;
+        }
+        case LK_VALUE_ARRAY:
+                lk_buf_putc(out, '[');
+                for (size_t i = 0; i < lk_value_array_len(v); i++) {
+                        if (i)
+                                lk_buf_putc(out, ' ');
+                        lk_value_format_go(lk_value_array_at(v, i), out);
+                }
+                lk_buf_putc(out, ']');
+                break;
+        case LK_VALUE_MAP: put_map(out, v, true); break;
+        default: put_scalar(v, out); break; /* bool and integers print as in JSON */
+        }
 }

@@ -137,26 +137,30 @@ int lk_check_inputs(const lk_task_call *call, int min, int max, int max_errors, 
 
 /* ---- coercions ---- */
 
-int lk_param_decimal(const lk_value *v, lk_decimal *out, lk_err *err) {
+int lk_param_to_decimal(const lk_value *v, lk_decimal *out, lk_err *err) {
         switch (lk_value_type_of(v)) {
         case LK_VALUE_DECIMAL: lk_decimal_set(out, lk_value_get_decimal(v)); return 0;
         case LK_VALUE_INT64: lk_decimal_from_int64(out, lk_value_get_int64(v)); return 0;
         case LK_VALUE_UINT64: lk_decimal_from_uint64(out, lk_value_get_uint64(v)); return 0;
         case LK_VALUE_BIGINT: lk_decimal_from_mpz(out, *lk_value_get_bigint(v)); return 0;
-        case LK_VALUE_FLOAT64: {
-                lk_err why = LK_ERR_INIT;
-                if (lk_decimal_from_double(out, lk_value_get_float64(v), &why) < 0)
-                        return bad_input(err, "%s", why.msg);
-                return 0;
+        case LK_VALUE_FLOAT64: return lk_decimal_from_double(out, lk_value_get_float64(v), err);
+        case LK_VALUE_STRING: return lk_decimal_parse(out, lk_value_get_string(v, NULL), err);
+        default: {
+                lk_buf text = LK_BUF_INIT;
+                lk_value_format_go(v, &text);
+                int r = lk_err_set(err, -EINVAL, "type %s cannot be converted to decimal.Decimal (%s)",
+                                   lk_value_type_name(v), lk_buf_str(&text));
+                lk_buf_done(&text);
+                return r;
         }
-        case LK_VALUE_STRING: {
-                lk_err why = LK_ERR_INIT;
-                if (lk_decimal_parse(out, lk_value_get_string(v, NULL), &why) < 0)
-                        return bad_input(err, "%s", why.msg);
-                return 0;
         }
-        default: return bad_input(err, "type %s cannot be converted to decimal.Decimal", lk_value_type_name(v));
-        }
+}
+
+int lk_param_decimal(const lk_value *v, lk_decimal *out, lk_err *err) {
+        lk_err why = LK_ERR_INIT;
+        if (lk_param_to_decimal(v, out, &why) < 0)
+                return bad_input(err, "%s", why.msg);
+        return 0;
 }
 
 int lk_param_string(const lk_value *v, const char **ret, size_t *ret_len, lk_err *err) {
@@ -201,8 +205,7 @@ int lk_param_bytes(const lk_value *v, lk_value **ret, lk_err *err) {
         }
 }
 
-/* strconv.ParseBool. */
-static int parse_bool(const char *s, bool *ret) {
+int lk_param_parse_bool(const char *s, bool *ret, lk_err *err) {
         static const char *const truths[] = {"1", "t", "T", "TRUE", "true", "True"};
         static const char *const falsehoods[] = {"0", "f", "F", "FALSE", "false", "False"};
         for (size_t i = 0; i < 6; i++) {
@@ -215,16 +218,16 @@ static int parse_bool(const char *s, bool *ret) {
                         return 0;
                 }
         }
-        return -EINVAL;
+        return lk_err_set(err, -EINVAL, "strconv.ParseBool: parsing \"%s\": invalid syntax", s);
 }
 
 int lk_param_bool(const lk_value *v, bool *ret, lk_err *err) {
         switch (lk_value_type_of(v)) {
         case LK_VALUE_BOOL: *ret = lk_value_get_bool(v); return 0;
         case LK_VALUE_STRING: {
-                const char *s = lk_value_get_string(v, NULL);
-                if (parse_bool(s, ret) < 0)
-                        return bad_input(err, "strconv.ParseBool: parsing \"%s\": invalid syntax", s);
+                lk_err why = LK_ERR_INIT;
+                if (lk_param_parse_bool(lk_value_get_string(v, NULL), ret, &why) < 0)
+                        return bad_input(err, "%s", why.msg);
                 return 0;
         }
         default: return bad_input(err, "expected true or false, got %s", lk_value_type_name(v));

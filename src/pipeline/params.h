@@ -31,6 +31,12 @@ int lk_param(const lk_task_call *call, const char *name, const lk_param_source *
         (const lk_param_source[]){__VA_ARGS__},                                                                    \
                 sizeof((const lk_param_source[]){__VA_ARGS__}) / sizeof(lk_param_source)
 
+/* utils.ToDecimal, with its error texts ("type bool cannot be converted
+ * to decimal.Decimal (true)"). */
+int lk_param_to_decimal(const lk_value *v, lk_decimal *out, lk_err *err);
+/* strconv.ParseBool, with its error text. */
+int lk_param_parse_bool(const char *s, bool *ret, lk_err *err);
+
 /* Coercions.  Each fails with LK_EBAD_INPUT and "<why>: bad input for task". */
 int lk_param_decimal(const lk_value *v, lk_decimal *out, lk_err *err);
 /* *ret borrowed from v (or static "") and NUL-terminated. */

@@ -78,6 +78,16 @@ static const char DR_1[] =
         "    ds -> ds_parse -> ds_multiply\n"
         "\"\"\"\n";
 
+/* An Operator's OracleRequest log and its CBOR request, decoded. */
+#define DR_DECODE                                                                                                  \
+        "    decode_log   [type=ethabidecodelog\n"                                                                \
+        "                  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, "     \
+        "uint256 payment, address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, "           \
+        "uint256 dataVersion, bytes data)\"\n"                                                                     \
+        "                  data=\"$(jobRun.logData)\"\n"                                                          \
+        "                  topics=\"$(jobRun.logTopics)\"]\n"                                                     \
+        "    decode_cbor  [type=cborparse data=\"$(decode_log.data)\"]\n"
+
 static const char DR_2[] =
         "type                = \"directrequest\"\n"
         "schemaVersion       = 1\n"
@@ -85,11 +95,7 @@ static const char DR_2[] =
         "contractAddress     = \"0x613a38AC1659769640aaE063C651F48E0250454C\"\n"
         "externalJobID       = \"0EEC7E1D-D0D2-476C-A1A8-72DFB6633F90\"\n"
         "observationSource   = \"\"\"\n"
-        "    decode_log   [type=ethabidecodelog\n"
-        "                  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)\"\n"
-        "                  data=\"$(jobRun.logData)\"\n"
-        "                  topics=\"$(jobRun.logTopics)\"]\n"
-        "    decode_cbor  [type=cborparse data=\"$(decode_log.data)\"]\n"
+        DR_DECODE
         "    ds1          [type=http method=GET url=\"$(decode_cbor.urlUSD)\" allowunrestrictednetworkaccess=\"true\"];\n"
         "    ds1_parse    [type=jsonparse path=\"$(decode_cbor.pathUSD)\"];\n"
         "    ds1_multiply [type=multiply value=\"$(ds1_parse)\" times=100];\n"
@@ -101,6 +107,20 @@ static const char DR_2[] =
         "                         \"expiration\": $(decode_log.cancelExpiration), \"data\": $(encode_data)}>]\n"
         "    submit [type=ethtx to=\"0x613a38AC1659769640aaE063C651F48E0250454C\" data=\"$(encode_tx)\" minConfirmations=\"2\"]\n"
         "    decode_log->decode_cbor->ds1 -> ds1_parse -> ds1_multiply->encode_data->encode_tx->submit;\n"
+        "\"\"\"\n";
+
+/* The ABI tasks run in linkd: without ethtx or http the request is runnable. */
+static const char DR_3[] =
+        "type                = \"directrequest\"\n"
+        "schemaVersion       = 1\n"
+        "contractAddress     = \"0x613a38AC1659769640aaE063C651F48E0250454C\"\n"
+        "observationSource   = \"\"\"\n"
+        DR_DECODE
+        "    ds1_multiply [type=multiply input=\"$(decode_cbor.price)\" times=100];\n"
+        "    encode_data  [type=ethabiencode abi=\"(uint256 value)\" data=<{\"value\": $(ds1_multiply)}>]\n"
+        "    encode_tx    [type=ethabiencode2 abi=<{\"name\": \"f\", \"inputs\": [{\"name\": \"d\", \"type\": \"bytes32\"}]}>\n"
+        "                  data=<{\"d\": $(encode_data)}>]\n"
+        "    decode_log->decode_cbor->ds1_multiply->encode_data->encode_tx;\n"
         "\"\"\"\n";
 
 #define VRF_PIPELINE \
@@ -319,12 +339,16 @@ static void directrequest_examples(void **state) {
         assert_false(spec->u.directrequest.min_incoming_confirmations_set);
         assert_true(spec->pipeline_runnable);
         lk_job_spec_free(spec);
-        /* EVM tasks: validated as DOT, kept for the EVM runner. */
+        /* with every EVM task: runnable too */
         spec = parse_ok(DR_2, NULL);
-        assert_false(spec->pipeline_runnable);
-        assert_null(spec->pipeline);
+        assert_true(spec->pipeline_runnable);
+        assert_non_null(spec->pipeline);
         assert_string_equal(spec->external_job_id, "0eec7e1d-d0d2-476c-a1a8-72dfb6633f90");
         assert_non_null(strstr(spec->observation_source, "submit [type=ethtx"));
+        lk_job_spec_free(spec);
+        spec = parse_ok(DR_3, NULL);
+        assert_true(spec->pipeline_runnable);
+        assert_non_null(spec->pipeline);
         lk_job_spec_free(spec);
 }
 
@@ -404,7 +428,7 @@ static void vrf_example(void **state) {
         assert_false(v->batch_fulfillment_enabled);
         assert_false(v->batch_coordinator_address_set);
         assert_null(v->gas_lane_price);
-        assert_false(spec->pipeline_runnable);
+        assert_true(spec->pipeline_runnable);
         assert_true(is_uuid_v4(spec->external_job_id));
         lk_job_spec_free(spec);
 }

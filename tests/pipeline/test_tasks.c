@@ -2,17 +2,8 @@
  * §7): every non-network task called directly, row by row, and whole
  * pipelines through the real runner (parameter sources, edges, index
  * ordering, errors as inputs, failEarly, retries, run state and JSON).
- *
- * Direct rows: a one-node DOT (the task named "t", else the first one),
- * the run's vars (a JSON object), the task's inputs (a JSON array), and
- * either the output (compared as lk_value_to_json text) or the exact error
- * text (a trailing '*' makes it a prefix).  Values JSON cannot express are
- * written as one-key objects: {"$bytes":"0a0b"}, {"$decimal":"1.50"}, and,
- * in inputs and vars, {"$error":"message"} for a failed parent.
- *
- * Every mismatching row of a test is printed (row line, DOT, both sides)
- * before the test fails, so one run shows all of a task's differences. */
-#include "lktest.h"
+ * The rows and their markers are tests/support/task_rows.h's. */
+#include "task_rows.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,260 +20,11 @@
 #include "pipeline/graph.h"
 #include "pipeline/task.h"
 
-/* ---- values with markers ---- */
-
-static lk_value *decode_json(const char *text) {
-        lk_value *v = NULL;
-        lk_err err = LK_ERR_INIT;
-        if (lk_value_from_json(text, strlen(text), &v, &err) < 0)
-                fail_msg("bad JSON in a test row: %s: %s", text, err.msg);
-        return v;
-}
-
-static int hex_nibble(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char)tolower((unsigned char)c);
-        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* v (borrowed) with the {"$bytes"|"$decimal"|"$error": ...} markers
- * replaced; a new reference. */
-static lk_value *unmark(lk_value *v) {
-        if (lk_value_type_of(v) == LK_VALUE_ARRAY) {
-                lk_value *out = lk_value_array();
-                for (size_t i = 0; i < lk_value_array_len(v); i++)
-                        lk_value_array_append(out, unmark(lk_value_array_at(v, i)));
-                return out;
-        }
-        if (lk_value_type_of(v) != LK_VALUE_MAP)
-                return lk_value_ref(v);
-        const char *key;
-        size_t key_len;
-        if (lk_value_map_len(v) == 1) {
-                lk_value *item = lk_value_map_at(v, 0, &key, &key_len);
-                const char *s = lk_value_type_of(item) == LK_VALUE_STRING ? lk_value_get_string(item, NULL) : NULL;
-                if (s && strcmp(key, "$bytes") == 0) {
-                        size_t n = strlen(s) / 2;
-                        unsigned char *raw = lk_malloc(n + 1);
-                        for (size_t i = 0; i < n; i++) {
-                                int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-                                if (hi < 0 || lo < 0 || strlen(s) % 2)
-                                        fail_msg("bad $bytes marker: %s", s);
-                                raw[i] = (unsigned char)(hi << 4 | lo);
-                        }
-                        lk_value *out = lk_value_bytes(raw, n);
-                        lk_free(raw);
-                        return out;
-                }
-                if (s && strcmp(key, "$decimal") == 0) {
-                        lk_decimal d;
-                        lk_decimal_init(&d);
-                        if (lk_decimal_parse(&d, s, NULL) < 0)
-                                fail_msg("bad $decimal marker: %s", s);
-                        lk_value *out = lk_value_decimal(&d);
-                        lk_decimal_clear(&d);
-                        return out;
-                }
-                if (s && strcmp(key, "$error") == 0)
-                        return lk_value_error(s);
-        }
-        lk_value *out = lk_value_map();
-        for (size_t i = 0; i < lk_value_map_len(v); i++) {
-                lk_value *item = lk_value_map_at(v, i, &key, &key_len);
-                lk_value_map_put(out, key, key_len, unmark(item));
-        }
-        return out;
-}
-
-static lk_value *decode_marked(const char *text) {
-        lk_value *raw = decode_json(text);
-        lk_value *v = unmark(raw);
-        lk_value_unref(raw);
-        return v;
-}
-
-static char *to_json(const lk_value *v) {
-        lk_buf b = LK_BUF_INIT;
-        lk_value_to_json(v, &b);
-        return lk_buf_steal(&b, NULL);
-}
-
-/* ---- direct task calls ---- */
-
-typedef struct row {
-        int line;
-        const char *dot;
-        const char *vars;   /* JSON object, NULL = {} */
-        const char *inputs; /* JSON array, NULL = none */
-        const char *want;   /* the output as JSON, or NULL */
-        const char *err;    /* the exact error, or a prefix ending in '*' */
-        const char *type;   /* optional: the output's Go type name */
-} row;
-
-#define R(...) {.line = __LINE__, __VA_ARGS__}
-
-static lk_config test_config;
-
-static int group_setup(void **state) {
-        (void)state;
-        lk_config_init(&test_config);
-        return 0;
-}
-
-static int group_teardown(void **state) {
-        (void)state;
-        lk_config_done(&test_config);
-        return 0;
-}
-
-typedef struct call_result {
-        char *json;  /* the output as JSON, or NULL */
-        char *error; /* or the error */
-        const char *type_name;
-        lk_value *value;
-} call_result;
-
-static void call_result_done(call_result *c) {
-        lk_free(c->json);
-        lk_free(c->error);
-        lk_value_unref(c->value);
-}
-
-/* Parses dot, calls its task "t" (or the first) with vars and inputs. */
-static int call_task(const char *dot, const char *vars_json, const char *inputs_json, call_result *ret,
-                     char **ret_problem) {
-        *ret = (call_result){0};
-        *ret_problem = NULL;
-        lk_graph *g = NULL;
-        lk_err err = LK_ERR_INIT;
-        if (lk_graph_parse(dot, strlen(dot), &g, &err) < 0) {
-                lk_buf b = LK_BUF_INIT;
-                lk_buf_printf(&b, "DOT does not parse: %s", err.msg);
-                *ret_problem = lk_buf_steal(&b, NULL);
-                return -1;
-        }
-        const lk_graph_task *task = &g->tasks[0];
-        for (size_t i = 0; i < g->task_count; i++)
-                if (strcmp(g->tasks[i].dot_id, "t") == 0)
-                        task = &g->tasks[i];
-        const lk_task_type *type = lk_task_type_find(task->type);
-        if (!type || !type->run) {
-                lk_buf b = LK_BUF_INIT;
-                lk_buf_printf(&b, "no synchronous task type \"%s\"", task->type);
-                *ret_problem = lk_buf_steal(&b, NULL);
-                lk_graph_free(g);
-                return -1;
-        }
-        lk_value *vars = vars_json ? decode_marked(vars_json) : lk_value_map();
-        lk_value *inputs = inputs_json ? decode_marked(inputs_json) : lk_value_array();
-        size_t n = lk_value_array_len(inputs);
-        lk_task_input *in = lk_calloc(n ? n : 1, sizeof *in);
-        for (size_t i = 0; i < n; i++) {
-                lk_value *item = lk_value_array_at(inputs, i);
-                if (lk_value_type_of(item) == LK_VALUE_ERROR)
-                        in[i].error = lk_value_get_error(item);
-                else
-                        in[i].value = item;
-        }
-        lk_task_env env = {.config = &test_config};
-        lk_task_call call = {
-                .spec = task,
-                .vars = vars,
-                .inputs = in,
-                .input_count = n,
-                .env = &env,
-                .task_run_id = "00000000-0000-4000-8000-000000000001",
-                .deadline = LK_USEC_INFINITY,
-        };
-        lk_task_result result = {0};
-        type->run(&call, &result);
-        int r = 0;
-        if (result.value && lk_err_is_set(&result.err)) {
-                lk_buf b = LK_BUF_INIT;
-                lk_buf_printf(&b, "both an output and an error (%s)", result.err.msg);
-                *ret_problem = lk_buf_steal(&b, NULL);
-                lk_value_unref(result.value);
-                r = -1;
-        } else if (lk_err_is_set(&result.err)) {
-                ret->error = lk_strdup(result.err.msg);
-        } else {
-                /* As the runner does: a task that returned nothing returned nil. */
-                ret->value = result.value ? result.value : lk_value_null();
-                ret->json = to_json(ret->value);
-                ret->type_name = lk_value_type_name(ret->value);
-        }
-        lk_free(in);
-        lk_value_unref(inputs);
-        lk_value_unref(vars);
-        lk_graph_free(g);
-        return r;
-}
-
-static bool error_matches(const char *want, const char *got) {
-        size_t n = strlen(want);
-        if (n > 0 && want[n - 1] == '*')
-                return strncmp(want, got, n - 1) == 0;
-        return strcmp(want, got) == 0;
-}
-
-/* Runs every row; prints each mismatch; returns how many rows failed. */
-static int run_rows(const row *rows, size_t count) {
-        int failures = 0;
-        for (size_t i = 0; i < count; i++) {
-                const row *r = &rows[i];
-                if ((r->want == NULL) == (r->err == NULL))
-                        fail_msg("row at line %d must give exactly one of want and err", r->line);
-                call_result c;
-                char *problem = NULL;
-                bool ok;
-                if (call_task(r->dot, r->vars, r->inputs, &c, &problem) < 0) {
-                        ok = false;
-                } else if (r->want) {
-                        ok = c.json && strcmp(c.json, r->want) == 0 &&
-                             (!r->type || strcmp(c.type_name, r->type) == 0);
-                } else {
-                        ok = c.error && error_matches(r->err, c.error);
-                }
-                if (!ok) {
-                        failures++;
-                        printf("# row at line %d: %s\n", r->line, r->dot);
-                        if (r->vars)
-                                printf("#   vars:   %s\n", r->vars);
-                        if (r->inputs)
-                                printf("#   inputs: %s\n", r->inputs);
-                        if (r->want)
-                                printf("#   want output %s%s%s\n", r->want, r->type ? " of type " : "",
-                                       r->type ? r->type : "");
-                        else
-                                printf("#   want error  \"%s\"\n", r->err);
-                        if (problem)
-                                printf("#   got: %s\n", problem);
-                        else if (c.json)
-                                printf("#   got output  %s of type %s\n", c.json, c.type_name);
-                        else
-                                printf("#   got error   \"%s\"\n", c.error);
-                }
-                lk_free(problem);
-                call_result_done(&c);
-        }
-        fflush(stdout);
-        return failures;
-}
-
-#define RUN_ROWS(rows)                                                                                             \
-        do {                                                                                                       \
-                int failures_ = run_rows(rows, sizeof(rows) / sizeof((rows)[0]));                                 \
-                if (failures_)                                                                                     \
-                        fail_msg("%d of %zu rows differ (listed above)", failures_,                                \
-                                 sizeof(rows) / sizeof((rows)[0]));                                                \
-        } while (0)
-
 /* ---- math ---- */
 
 static void multiply(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=multiply input=\"$(x)\" times=10]", .vars = "{\"x\":3}", .want = "\"30\"",
                   .type = "decimal.Decimal"),
                 R(.dot = "t [type=multiply input=\"1.5\" times=\" 2 \"]", .want = "\"3\""),
@@ -334,7 +76,7 @@ static void multiply(void **state) {
 
 static void divide(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=divide input=10 divisor=4]", .want = "\"2.5\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=divide input=1 divisor=3]", .want = "\"0.3333333333333333\""),
                 R(.dot = "t [type=divide input=2 divisor=3]", .want = "\"0.6666666666666667\""),
@@ -373,7 +115,7 @@ static void divide(void **state) {
 
 static void sum(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=sum values=<[1, 2.5, \"3\"]>]", .want = "\"6.5\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=sum]", .inputs = "[1, 2, 3]", .want = "\"6\""),
                 R(.dot = "t [type=sum]", .inputs = "[1, {\"$error\":\"x\"}, 3]", .want = "\"4\""),
@@ -416,7 +158,7 @@ static void sum(void **state) {
 
 static void mean(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=mean values=<[1, 2, 3, 4]>]", .want = "\"2.5\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=mean values=<[1, 1, 2]>]", .want = "\"1.3333333333333333\""),
                 R(.dot = "t [type=mean values=<[1, 1, 2]> precision=2]", .want = "\"1.33\""),
@@ -437,7 +179,7 @@ static void mean(void **state) {
 
 static void median(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=median values=<[1, 2, 3]>]", .want = "\"2\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=median values=<[3, 1, 2]>]", .want = "\"2\""),
                 R(.dot = "t [type=median values=<[4, 1, 3, 2]>]", .want = "\"2.5\""),
@@ -457,7 +199,7 @@ static void median(void **state) {
 
 static void mode(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=mode values=<[\"a\", \"b\", \"b\"]>]", .want = "{\"occurrences\":2,\"results\":[\"b\"]}"),
                 R(.dot = "t [type=mode values=<[\"a\", \"b\"]>]", .want = "{\"occurrences\":1,\"results\":[\"a\",\"b\"]}"),
                 /* ties in the order they reached the top count */
@@ -497,7 +239,7 @@ static void mode(void **state) {
 
 static void any(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=any]", .inputs = "[5]", .want = "5", .type = "int64"),
                 R(.dot = "t [type=any]", .inputs = "[{\"$error\":\"x\"}, \"v\", {\"$error\":\"y\"}]", .want = "\"v\""),
                 R(.dot = "t [type=any]", .inputs = "[{\"$bytes\":\"0a\"}]", .want = "\"0x0a\"", .type = "[]uint8"),
@@ -510,16 +252,16 @@ static void any(void **state) {
         /* uniformly random among the good inputs: 64 draws see both */
         int seen_1 = 0, seen_2 = 0, other = 0;
         for (int i = 0; i < 64; i++) {
-                call_result c;
+                lktest_call_result c;
                 char *problem;
-                int r = call_task("t [type=any]", NULL, "[1, {\"$error\":\"x\"}, 2]", &c, &problem);
+                int r = lktest_call_task("t [type=any]", NULL, "[1, {\"$error\":\"x\"}, 2]", &c, &problem);
                 bool one = r == 0 && c.json && strcmp(c.json, "1") == 0;
                 bool two = r == 0 && c.json && strcmp(c.json, "2") == 0;
                 seen_1 += one;
                 seen_2 += two;
                 other += !one && !two;
                 lk_free(problem);
-                call_result_done(&c);
+                lktest_call_result_done(&c);
         }
         assert_int_equal(other, 0);
         assert_true(seen_1 > 0 && seen_2 > 0);
@@ -527,7 +269,7 @@ static void any(void **state) {
 
 static void lessthan(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=lessthan left=1 right=2]", .want = "true", .type = "bool"),
                 R(.dot = "t [type=lessthan left=2 right=1]", .want = "false"),
                 R(.dot = "t [type=lessthan left=\"2.0\" right=2]", .want = "false"),
@@ -547,7 +289,7 @@ static void lessthan(void **state) {
 
 static void length(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=length input=abc]", .want = "\"3\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=length input=\"h\xc3\xa9llo\"]", .want = "\"6\""),
                 R(.dot = "t [type=length input=\"$(b)\"]", .vars = "{\"b\":{\"$bytes\":\"00010203\"}}", .want = "\"4\""),
@@ -566,7 +308,7 @@ static void length(void **state) {
 
 static void lowercase_uppercase(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=lowercase input=ABC]", .want = "\"abc\"", .type = "string"),
                 R(.dot = "t [type=lowercase input=\"\xc3\x80\xc3\x89\xc3\x8e \xce\xa3\xce\x91\xce\xa3\"]",
                   .want = "\"\xc3\xa0\xc3\xa9\xc3\xae \xcf\x83\xce\xb1\xcf\x83\""),
@@ -592,7 +334,7 @@ static void lowercase_uppercase(void **state) {
 
 static void hexencode(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=hexencode input=hello]", .want = "\"0x68656c6c6f\"", .type = "string"),
                 R(.dot = "t [type=hexencode input=\"123\"]", .want = "\"0x313233\""),
                 R(.dot = "t [type=hexencode input=\"0xff\"]", .want = "\"0x30786666\""),
@@ -620,7 +362,7 @@ static void hexencode(void **state) {
 
 static void hexdecode(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=hexdecode input=\"0x0102ff\"]", .want = "\"0x0102ff\"", .type = "[]uint8"),
                 R(.dot = "t [type=hexdecode input=\"0X0A\"]", .want = "\"0x0a\"", .type = "[]uint8"),
                 R(.dot = "t [type=hexdecode input=\"0xABcd\"]", .want = "\"0xabcd\""),
@@ -645,7 +387,7 @@ static void hexdecode(void **state) {
 
 static void base64(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=base64encode input=hello]", .want = "\"aGVsbG8=\"", .type = "string"),
                 R(.dot = "t [type=base64encode input=\"0x0102\"]", .want = "\"MHgwMTAy\""),
                 R(.dot = "t [type=base64encode input=\"$(b)\"]", .vars = "{\"b\":{\"$bytes\":\"00ff\"}}", .want = "\"AP8=\""),
@@ -676,7 +418,7 @@ static void base64(void **state) {
 
 static void merge(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=merge left=<{\"a\":1,\"b\":2}> right=<{\"b\":3,\"c\":4}>]",
                   .want = "{\"a\":1,\"b\":3,\"c\":4}", .type = "map[string]interface {}"),
                 R(.dot = "t [type=merge right=<{\"y\":2}>]", .inputs = "[{\"x\":1}]", .want = "{\"x\":1,\"y\":2}"),
@@ -707,7 +449,7 @@ static void merge(void **state) {
 
 static void lookup(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=lookup key=a]", .inputs = "[{\"a\":1}]", .want = "1", .type = "int64"),
                 R(.dot = "t [type=lookup key=a]", .inputs = "[{\"a\":{\"b\":[1,2]}}]", .want = "{\"b\":[1,2]}"),
                 R(.dot = "t [type=lookup key=b]", .inputs = "[{\"a\":1}]", .want = "null", .type = "<nil>"),
@@ -724,7 +466,7 @@ static void lookup(void **state) {
 
 static void conditional(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=conditional data=\"$(x)\"]", .vars = "{\"x\":true}", .want = "true", .type = "bool"),
                 R(.dot = "t [type=conditional data=\"$(x)\"]", .vars = "{\"x\":false}", .err = "conditional was not satisfied"),
                 R(.dot = "t [type=conditional data=\"$(x)\"]", .vars = "{\"x\":\"true\"}", .want = "true"),
@@ -747,7 +489,7 @@ static void conditional(void **state) {
 
 static void memo(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=memo value=10]", .want = "\"10\"", .type = "decimal.Decimal"),
                 R(.dot = "t [type=memo value=1.50]", .want = "\"1.5\""),
                 R(.dot = "t [type=memo value=123456789012345678901234567890]", .want = "\"123456789012345678901234567890\""),
@@ -772,7 +514,7 @@ static void memo(void **state) {
 
 static void fail_task(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=fail msg=boom]", .err = "boom"),
                 R(.dot = "t [type=fail msg=\"it failed: badly\"]", .err = "it failed: badly"),
                 R(.dot = "t [type=fail]", .err = ""),
@@ -797,10 +539,10 @@ static bool is_uuid_v4(const char *s) {
 
 static void uuid_task(void **state) {
         (void)state;
-        call_result a, b;
+        lktest_call_result a, b;
         char *problem_a, *problem_b;
-        int ra = call_task("t [type=uuid]", NULL, NULL, &a, &problem_a);
-        int rb = call_task("t [type=uuid]", NULL, NULL, &b, &problem_b);
+        int ra = lktest_call_task("t [type=uuid]", NULL, NULL, &a, &problem_a);
+        int rb = lktest_call_task("t [type=uuid]", NULL, NULL, &b, &problem_b);
         char sa[64] = "", sb[64] = "", type[32] = "";
         if (ra == 0 && a.value) {
                 snprintf(sa, sizeof sa, "%s", lk_value_get_string(a.value, NULL));
@@ -810,8 +552,8 @@ static void uuid_task(void **state) {
                 snprintf(sb, sizeof sb, "%s", lk_value_get_string(b.value, NULL));
         lk_free(problem_a);
         lk_free(problem_b);
-        call_result_done(&a);
-        call_result_done(&b);
+        lktest_call_result_done(&a);
+        lktest_call_result_done(&b);
         assert_string_equal(type, "string");
         if (!is_uuid_v4(sa) || !is_uuid_v4(sb))
                 fail_msg("not version 4 UUIDs: \"%s\", \"%s\"", sa, sb);
@@ -822,7 +564,7 @@ static void uuid_task(void **state) {
 
 static void jsonparse(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 R(.dot = "t [type=jsonparse path=\"data,price\"]", .inputs = "[\"{\\\"data\\\":{\\\"price\\\":\\\"123.45\\\"}}\"]",
                   .want = "\"123.45\"", .type = "string"),
                 R(.dot = "t [type=jsonparse path=\"data,0,availability\"]",
@@ -895,7 +637,7 @@ static void jsonparse(void **state) {
 
 static void cborparse(void **state) {
         (void)state;
-        static const row rows[] = {
+        static const lktest_task_row rows[] = {
                 /* diet: a map without its opening and closing markers */
                 R(.dot = "t [type=cborparse data=\"$(d)\"]", .vars = "{\"d\":{\"$bytes\":\"64706174686161\"}}",
                   .want = "{\"path\":\"a\"}", .type = "map[string]interface {}"),
@@ -958,92 +700,6 @@ static void cborparse(void **state) {
 
 /* ---- whole pipelines through the runner ---- */
 
-typedef struct pipeline_result {
-        lk_run_state state;
-        char *json;
-} pipeline_result;
-
-/* Runs dot once with vars (JSON, may be NULL); the run as lk_run_to_json. */
-static void run_pipeline(const char *dot, const char *vars_json, pipeline_result *ret) {
-        lk_config cfg;
-        lk_config_init(&cfg);
-        lk_err err = LK_ERR_INIT;
-        lk_runner *runner = NULL;
-        if (lk_runner_new(&(lk_runner_options){.config = &cfg, .workers = 2}, &runner, &err) < 0)
-                fail_msg("lk_runner_new: %s", err.msg);
-        if (lk_service_start(lk_runner_service(runner), NULL, &err) < 0)
-                fail_msg("start: %s", err.msg);
-        lk_pipeline_spec *spec = NULL;
-        if (lk_pipeline_spec_new(&(lk_pipeline_spec_options){.source = dot, .source_len = SIZE_MAX}, &spec, &err) < 0)
-                fail_msg("spec: %s: %s", dot, err.msg);
-        lk_value *vars = vars_json ? decode_marked(vars_json) : NULL;
-        lk_run *run = NULL;
-        if (lk_runner_run(runner, &(lk_run_request){.spec = spec, .vars = vars}, &run, &err) < 0)
-                fail_msg("run: %s", err.msg);
-        lk_buf out = LK_BUF_INIT;
-        lk_run_to_json(run, &out);
-        ret->json = lk_buf_steal(&out, NULL);
-        ret->state = lk_run_state_of(run);
-        lk_run_unref(run);
-        lk_value_unref(vars);
-        lk_pipeline_spec_unref(spec);
-        assert_int_equal(lk_service_close(lk_runner_service(runner), &err), 0);
-        lk_runner_free(runner);
-        lk_config_done(&cfg);
-}
-
-/* Compares one field; prints both sides when they differ. */
-static bool same(const char *what, const char *want, const char *got) {
-        if (strcmp(want, got) == 0)
-                return true;
-        printf("# %s differs\n#   want: %s\n#   got:  %s\n", what, want, got);
-        return false;
-}
-
-/* Everything is freed before a failure is reported: cmocka leaves the
- * test through longjmp. */
-static void assert_run(const char *dot, const char *vars, const char *want_state, const char *want_json) {
-        pipeline_result p;
-        run_pipeline(dot, vars, &p);
-        bool ok = same("run", want_json, p.json);
-        ok &= same("state", want_state, lk_run_state_name(p.state));
-        if (!ok)
-                printf("# pipeline:\n%s\n", dot);
-        lk_free(p.json);
-        if (!ok)
-                fail_msg("the run differs (above)");
-}
-
-/* A field of a run's JSON, between "field": and ,"next": (lk_free it). */
-static char *run_field(const char *json, const char *field, const char *next) {
-        char start[64], end[64];
-        snprintf(start, sizeof start, "\"%s\":", field);
-        snprintf(end, sizeof end, ",\"%s\":", next);
-        const char *a = strstr(json, start), *b = a ? strstr(a, end) : NULL;
-        if (!a || !b)
-                return lk_strdup("(missing)");
-        a += strlen(start);
-        return lk_strndup(a, (size_t)(b - a));
-}
-
-static void assert_outputs(const char *dot, const char *vars, const char *want_state, const char *want_outputs,
-                           const char *want_fatal) {
-        pipeline_result p;
-        run_pipeline(dot, vars, &p);
-        char *outputs = run_field(p.json, "outputs", "fatalErrors");
-        char *fatal = run_field(p.json, "fatalErrors", "allErrors");
-        bool ok = same("outputs", want_outputs, outputs);
-        ok &= same("fatalErrors", want_fatal, fatal);
-        ok &= same("state", want_state, lk_run_state_name(p.state));
-        if (!ok)
-                printf("# pipeline:\n%s\n# run: %s\n", dot, p.json);
-        lk_free(outputs);
-        lk_free(fatal);
-        lk_free(p.json);
-        if (!ok)
-                fail_msg("the run differs (above)");
-}
-
 static void assert_spec_error(const char *dot, const char *want_prefix) {
         lk_pipeline_spec *spec = NULL;
         lk_err err = LK_ERR_INIT;
@@ -1059,7 +715,7 @@ static void assert_spec_error(const char *dot, const char *want_prefix) {
 static void run_parameter_sources(void **state) {
         (void)state;
         /* VarExpr beats the literal beats the input; literals are trimmed */
-        assert_outputs("x [type=memo value=100]\n"
+        lktest_assert_outputs("x [type=memo value=100]\n"
                        "y [type=memo value=3]\n"
                        "v [type=multiply input=\"$(y)\" times=2 index=0]\n"
                        "l [type=multiply input=\" 7 \" times=\" 2 \" index=1]\n"
@@ -1069,57 +725,57 @@ static void run_parameter_sources(void **state) {
                        "x -> i\n",
                        NULL, "completed", "[\"6\",\"14\",\"200\"]", "[null,null,null]");
         /* vars from the caller */
-        assert_outputs("m [type=multiply input=\"$(jobRun.x)\" times=\"$(jobSpec.k)\"]",
+        lktest_assert_outputs("m [type=multiply input=\"$(jobRun.x)\" times=\"$(jobSpec.k)\"]",
                        "{\"jobRun\":{\"x\":3},\"jobSpec\":{\"k\":\"0.5\"}}", "completed", "[\"1.5\"]", "[null]");
 }
 
 static void run_implicit_edges(void **state) {
         (void)state;
         /* $(a) orders b after a (a written later) without making a an input */
-        assert_run("b [type=multiply input=\"$(a)\" times=2]\n"
+        lktest_assert_run("b [type=multiply input=\"$(a)\" times=2]\n"
                    "a [type=memo value=5]\n",
                    NULL, "completed",
                    "{\"state\":\"completed\",\"outputs\":[\"10\"],\"fatalErrors\":[null],\"allErrors\":[null,null],"
                    "\"taskRuns\":[{\"dotId\":\"a\",\"type\":\"memo\",\"output\":\"5\",\"error\":null},"
                    "{\"dotId\":\"b\",\"type\":\"multiply\",\"output\":\"10\",\"error\":null}]}");
-        assert_outputs("a [type=memo value=<{\"x\":1}>]\n"
+        lktest_assert_outputs("a [type=memo value=<{\"x\":1}>]\n"
                        "b [type=lookup key=x input=\"$(a)\"]\n",
                        NULL, "errored", "[null]",
                        "[\"task inputs: min: 1 max: 1 (got 0): wrong number of task inputs\"]");
         /* a failed task's var is an error for those that read it */
-        assert_outputs("f [type=fail msg=bad]\n"
+        lktest_assert_outputs("f [type=fail msg=bad]\n"
                        "m [type=multiply input=\"$(f)\" times=2]\n",
                        NULL, "errored", "[null]", "[\"input: VarExpr: bad: too many errors\"]");
 }
 
 static void run_index_order(void **state) {
         (void)state;
-        assert_outputs("a [type=memo value=1 index=2]\n"
+        lktest_assert_outputs("a [type=memo value=1 index=2]\n"
                        "b [type=memo value=2 index=0]\n"
                        "c [type=memo value=3 index=1]\n",
                        NULL, "completed", "[\"2\",\"3\",\"1\"]", "[null,null,null]");
         /* equal indices keep the topological order */
-        assert_outputs("a [type=memo value=1 index=1]\n"
+        lktest_assert_outputs("a [type=memo value=1 index=1]\n"
                        "b [type=memo value=2]\n"
                        "c [type=memo value=3 index=1]\n",
                        NULL, "completed", "[\"2\",\"1\",\"3\"]", "[null,null,null]");
-        assert_outputs("a [type=memo value=1 index=-1]\n"
+        lktest_assert_outputs("a [type=memo value=1 index=-1]\n"
                        "b [type=memo value=2]\n",
                        NULL, "completed", "[\"1\",\"2\"]", "[null,null]");
         /* inputs are ordered by their parent's index */
-        assert_outputs("a [type=memo value=<\"a\"> index=1]\n"
+        lktest_assert_outputs("a [type=memo value=<\"a\"> index=1]\n"
                        "b [type=memo value=<\"b\"> index=0]\n"
                        "m [type=mode]\n"
                        "a -> m\n"
                        "b -> m\n",
                        NULL, "completed", "[{\"occurrences\":1,\"results\":[\"b\",\"a\"]}]", "[null]");
-        assert_outputs("a [type=memo value=<\"a\">]\n"
+        lktest_assert_outputs("a [type=memo value=<\"a\">]\n"
                        "b [type=memo value=<\"b\">]\n"
                        "m [type=mode]\n"
                        "a -> m\n"
                        "b -> m\n",
                        NULL, "completed", "[{\"occurrences\":1,\"results\":[\"a\",\"b\"]}]", "[null]");
-        assert_outputs("a [type=memo value=10 index=1]\n"
+        lktest_assert_outputs("a [type=memo value=10 index=1]\n"
                        "b [type=memo value=2 index=0]\n"
                        "d [type=divide divisor=5]\n"
                        "a -> d\n"
@@ -1130,7 +786,7 @@ static void run_index_order(void **state) {
 static void run_errors_as_inputs(void **state) {
         (void)state;
         /* the reference's presumptive-success job: completed, 7.5, one error */
-        assert_run("fail_but_i_dont_care [type=fail]\n"
+        lktest_assert_run("fail_but_i_dont_care [type=fail]\n"
                    "succeed1             [type=memo value=10]\n"
                    "succeed2             [type=memo value=5]\n"
                    "final                [type=mean]\n"
@@ -1144,7 +800,7 @@ static void run_errors_as_inputs(void **state) {
                    "{\"dotId\":\"succeed2\",\"type\":\"memo\",\"output\":\"5\",\"error\":null},"
                    "{\"dotId\":\"final\",\"type\":\"mean\",\"output\":\"7.5\",\"error\":null}]}");
         /* aggregators count errored parents as faults */
-        assert_outputs("f1 [type=fail msg=a]\n"
+        lktest_assert_outputs("f1 [type=fail msg=a]\n"
                        "f2 [type=fail msg=b]\n"
                        "v  [type=memo value=4]\n"
                        "s  [type=sum allowedFaults=1]\n"
@@ -1153,32 +809,32 @@ static void run_errors_as_inputs(void **state) {
                        "v -> s\n",
                        NULL, "errored", "[null]",
                        "[\"Number of faulty inputs 2 to sum task \\u003e number allowed faults 1: too many errors\"]");
-        assert_outputs("f1 [type=fail msg=a]\n"
+        lktest_assert_outputs("f1 [type=fail msg=a]\n"
                        "v  [type=memo value=4]\n"
                        "s  [type=median]\n"
                        "f1 -> s\n"
                        "v -> s\n",
                        NULL, "completed", "[\"4\"]", "[null]");
         /* most tasks reject an errored input; any skips it */
-        assert_outputs("f [type=fail msg=boom]\n"
+        lktest_assert_outputs("f [type=fail msg=boom]\n"
                        "m [type=multiply times=2]\n"
                        "f -> m\n",
                        NULL, "errored", "[null]", "[\"task inputs: too many errors\"]");
-        assert_outputs("f [type=fail msg=boom]\n"
+        lktest_assert_outputs("f [type=fail msg=boom]\n"
                        "v [type=memo value=<\"ok\">]\n"
                        "a [type=any]\n"
                        "f -> a\n"
                        "v -> a\n",
                        NULL, "completed", "[\"ok\"]", "[null]");
         /* two terminal tasks: one failing makes the run errored, outputs keep both */
-        assert_outputs("a [type=memo value=1]\n"
+        lktest_assert_outputs("a [type=memo value=1]\n"
                        "b [type=fail msg=no index=1]\n",
                        NULL, "errored", "[\"1\",null]", "[null,\"no\"]");
 }
 
 static void run_fail_early(void **state) {
         (void)state;
-        assert_run("a [type=fail msg=early failEarly=true]\n"
+        lktest_assert_run("a [type=fail msg=early failEarly=true]\n"
                    "b [type=memo value=1]\n"
                    "c [type=multiply times=2]\n"
                    "a -> b -> c\n",
@@ -1189,14 +845,14 @@ static void run_fail_early(void **state) {
                    "{\"dotId\":\"b\",\"type\":\"memo\",\"output\":null,\"error\":\"task run cancelled (fail early)\"},"
                    "{\"dotId\":\"c\",\"type\":\"multiply\",\"output\":null,\"error\":\"task run cancelled (fail early)\"}]}");
         /* failEarly="false" (and without the attribute) is presumptive success */
-        assert_outputs("a [type=fail msg=late failEarly=false]\n"
+        lktest_assert_outputs("a [type=fail msg=late failEarly=false]\n"
                        "v [type=memo value=1]\n"
                        "s [type=sum]\n"
                        "a -> s\n"
                        "v -> s\n",
                        NULL, "completed", "[\"1\"]", "[null]");
         /* a failEarly task that succeeds changes nothing */
-        assert_outputs("a [type=memo value=2 failEarly=true]\n"
+        lktest_assert_outputs("a [type=memo value=2 failEarly=true]\n"
                        "m [type=multiply times=3]\n"
                        "a -> m\n",
                        NULL, "completed", "[\"6\"]", "[null]");
@@ -1205,20 +861,20 @@ static void run_fail_early(void **state) {
 static void run_retries(void **state) {
         (void)state;
         /* a task that cannot succeed: retried, then its error is final */
-        assert_outputs("a [type=fail msg=nope retries=3 minBackoff=\"10ms\" maxBackoff=\"20ms\"]\n",
+        lktest_assert_outputs("a [type=fail msg=nope retries=3 minBackoff=\"10ms\" maxBackoff=\"20ms\"]\n",
                        NULL, "errored", "[null]", "[\"nope\"]");
-        assert_outputs("a [type=fail msg=nope retries=2 minBackoff=\"1ms\"]\n"
+        lktest_assert_outputs("a [type=fail msg=nope retries=2 minBackoff=\"1ms\"]\n"
                        "v [type=memo value=1]\n"
                        "s [type=sum]\n"
                        "a -> s\n"
                        "v -> s\n",
                        NULL, "completed", "[\"1\"]", "[null]");
-        assert_outputs("a [type=memo value=9 retries=5 minBackoff=\"1ms\"]\n", NULL, "completed", "[\"9\"]", "[null]");
+        lktest_assert_outputs("a [type=memo value=9 retries=5 minBackoff=\"1ms\"]\n", NULL, "completed", "[\"9\"]", "[null]");
 }
 
 static void run_json_form(void **state) {
         (void)state;
-        assert_run("d [type=divide input=1 divisor=8 index=0]\n"
+        lktest_assert_run("d [type=divide input=1 divisor=8 index=0]\n"
                    "h [type=hexdecode input=\"0x00ff\" index=1]\n"
                    "j [type=jsonparse path=a data=\"$(jobRun.body)\" index=2]\n"
                    "b [type=lessthan left=1 right=2 index=3]\n",
@@ -1230,7 +886,7 @@ static void run_json_form(void **state) {
                    "{\"dotId\":\"j\",\"type\":\"jsonparse\",\"output\":{\"y\":[1.5,\"s\"],\"z\":1},\"error\":null},"
                    "{\"dotId\":\"b\",\"type\":\"lessthan\",\"output\":true,\"error\":null}]}");
         /* a chain: hexdecode -> cborparse through a var -> jsonparse-free lookups */
-        assert_outputs("h [type=hexdecode input=\"0x6375726c68687474703a2f2f78\"]\n"
+        lktest_assert_outputs("h [type=hexdecode input=\"0x6375726c68687474703a2f2f78\"]\n"
                        "c [type=cborparse data=\"$(h)\"]\n"
                        "l [type=lookup key=url]\n"
                        "h -> c -> l\n",
@@ -1256,8 +912,29 @@ static void run_spec_errors(void **state) {
         lk_pipeline_spec_unref(spec);
 }
 
+/* Every task type of Chainlink v1.13 is found (the table is searched by
+ * bsearch: one name out of order hides others). */
+static void every_task_type_is_found(void **state) {
+        (void)state;
+        static const char *const names[] = {
+                "any", "base64decode", "base64encode", "bridge", "cborparse", "conditional", "divide",
+                "estimategaslimit", "ethabidecode", "ethabidecodelog", "ethabiencode", "ethabiencode2", "ethcall",
+                "ethgetblock", "ethtx", "fail", "hexdecode", "hexencode", "http", "jsonparse", "length", "lessthan",
+                "lookup", "lowercase", "mean", "median", "memo", "merge", "mode", "multiply", "sum", "uppercase",
+                "uuid", "vrf", "vrfv2",
+        };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                const lk_task_type *t = lk_task_type_find(names[i]);
+                if (!t)
+                        fail_msg("task type %s not found", names[i]);
+                assert_string_equal(t->name, names[i]);
+        }
+        assert_null(lk_task_type_find("ethtx2"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(every_task_type_is_found),
                 cmocka_unit_test(multiply),
                 cmocka_unit_test(divide),
                 cmocka_unit_test(sum),
@@ -1288,5 +965,5 @@ int main(void) {
                 cmocka_unit_test(run_json_form),
                 cmocka_unit_test(run_spec_errors),
         };
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return cmocka_run_group_tests(tests, lktest_task_rows_setup, lktest_task_rows_teardown);
 }

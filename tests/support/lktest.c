@@ -26,6 +26,7 @@
 #include "linkd/alloc.h"
 #include "linkd/buf.h"
 #include "linkd/health.h"
+#include "linkd/value.h"
 
 extern char **environ;
 
@@ -455,4 +456,32 @@ json_t *lktest_json(const char *text) {
         if (!j)
                 fail_msg("not JSON (%s): %s", error.text, text);
         return j;
+}
+
+struct lk_value *lktest_abi_coder(const char *cases_json) {
+        char *dir = lktest_tmpdir();
+        char *path = lktest_write_file(dir, "cases.json", cases_json);
+        lk_buf script = LK_BUF_INIT;
+        lk_buf_printf(&script, "%s/tests/onchain/abi-coder.mjs", lktest_env("LINKD_SOURCE_ROOT"));
+        const char *argv[] = {lk_buf_str(&script), path, NULL};
+        char *out = NULL, *errs = NULL;
+        int status = lktest_run_program("node", argv, NULL, &out, &errs);
+        if (status != 0)
+                fail_msg("node %s: exit %d: %s (are tests/onchain's npm packages installed?)", lk_buf_str(&script),
+                         status, errs ? errs : "");
+        lk_value *answers = NULL;
+        lk_err err = LK_ERR_INIT;
+        if (lk_value_from_json(out, strlen(out), &answers, &err) < 0)
+                fail_msg("abi-coder.mjs answered %s: %s", out, err.msg);
+        for (size_t i = 0; i < lk_value_array_len(answers); i++) {
+                lk_value *e = lk_value_map_get(lk_value_array_at(answers, i), "error", 5);
+                if (e)
+                        fail_msg("case %zu: ethers: %s", i, lk_value_get_string(e, NULL));
+        }
+        lk_free(out);
+        lk_free(errs);
+        lk_buf_done(&script);
+        lk_free(path);
+        lktest_rmrf(dir);
+        return answers;
 }

@@ -102,6 +102,12 @@ struct json_t *lktest_json(const char *text);
 struct lk_health_report;
 char *lktest_health_entry(struct lk_health_report *report, const char *name);
 
+/* ethers 6's AbiCoder (tests/onchain/abi-coder.mjs, run by node) over
+ * cases, a JSON list; its answers as a value (lk_value_unref it).  Fails
+ * the test when node cannot run it or a case has an error. */
+struct lk_value;
+struct lk_value *lktest_abi_coder(const char *cases_json);
+
 /* hex (an optional 0x, then at most 2·len digits) into out, as a
  * big-endian number left-padded with zeros; fails the test on bad hex. */
 void lktest_unhex(const char *hex, uint8_t *out, size_t len);

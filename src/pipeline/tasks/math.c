@@ -299,34 +299,6 @@ void lk__task_median(const lk_task_call *call, lk_task_result *result) {
         aggregate_done(&g);
 }
 
-/* Go's fmt %v of a float64: %g with the shortest digits that read back
- * as v, in exponent form when the exponent is < -4 or >= 6 (strconv's
- * threshold for the shortest precision): "123456", "1e+06",
- * "1.234567e+06", "0.30000000000000004", "1e-05". */
-static void format_go_float(lk_buf *b, double v) {
-        if (isnan(v)) {
-                lk_buf_puts(b, "NaN");
-                return;
-        }
-        if (isinf(v)) {
-                lk_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-                return;
-        }
-        char text[64];
-        int digits = 1;
-        for (; digits < 17; digits++) {
-                snprintf(text, sizeof text, "%.*e", digits - 1, v);
-                if (strtod(text, NULL) == v)
-                        break;
-        }
-        snprintf(text, sizeof text, "%.*e", digits - 1, v);
-        int exp = atoi(strchr(text, 'e') + 1);
-        if (exp < -4 || exp >= 6)
-                lk_buf_puts(b, text);
-        else
-                lk_buf_printf(b, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
-}
-
 /* mode compares values by a canonical text, as Chainlink's does (byte
  * strings as their raw bytes, so the key has a length). */
 static char *mode_key(const lk_value *v, size_t *ret_len) {
@@ -344,19 +316,12 @@ static char *mode_key(const lk_value *v, size_t *ret_len) {
                 lk_buf_append(&b, s, len);
                 break;
         }
-        case LK_VALUE_BOOL: lk_buf_puts(&b, lk_value_get_bool(v) ? "true" : "false"); break;
-        case LK_VALUE_INT64: lk_buf_printf(&b, "%lld", (long long)lk_value_get_int64(v)); break;
-        case LK_VALUE_UINT64: lk_buf_printf(&b, "%llu", (unsigned long long)lk_value_get_uint64(v)); break;
-        case LK_VALUE_DECIMAL: lk_decimal_format(lk_value_get_decimal(v), &b); break;
-        case LK_VALUE_BIGINT: {
-                char *s = mpz_get_str(NULL, 10, *lk_value_get_bigint(v));
-                lk_buf_puts(&b, s);
-                void (*gmp_free)(void *, size_t);
-                mp_get_memory_functions(NULL, NULL, &gmp_free);
-                gmp_free(s, strlen(s) + 1);
-                break;
-        }
-        case LK_VALUE_FLOAT64: format_go_float(&b, lk_value_get_float64(v)); break;
+        case LK_VALUE_BOOL:
+        case LK_VALUE_INT64:
+        case LK_VALUE_UINT64:
+        case LK_VALUE_DECIMAL:
+        case LK_VALUE_BIGINT:
+        case LK_VALUE_FLOAT64: lk_value_format_go(v, &b); break;
         default: lk_value_to_json(v, &b); break;
         }
         return lk_buf_steal(&b, ret_len);

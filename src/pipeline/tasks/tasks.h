@@ -35,6 +35,11 @@ LK__TASK(uuid);
 LK__TASK(jsonparse);
 /* cborparse.c */
 LK__TASK(cborparse);
+/* ethabi.c */
+LK__TASK(ethabiencode);
+LK__TASK(ethabiencode2);
+LK__TASK(ethabidecode);
+LK__TASK(ethabidecodelog);
 /* ethtx.c */
 LK__TASK(ethtx);
 /* evm.c: they wait on the chain's RPC node */

@@ -444,25 +444,26 @@ static int to_mpz(coder *c, const lk_value *v, mpz_t z) {
         }
 }
 
+bool lk_abi_int_fits(const lk_abi_type *t, const mpz_t z) {
+        if (t->kind == LK_ABI_UINT)
+                return mpz_sgn(z) >= 0 && mpz_sizeinbase(z, 2) <= t->size;
+        if (mpz_sgn(z) >= 0)
+                return mpz_sizeinbase(z, 2) <= t->size - 1;
+        mpz_t m;
+        mpz_init(m);
+        mpz_com(m, z); /* -z - 1 */
+        bool fits = mpz_sgn(m) == 0 || mpz_sizeinbase(m, 2) <= t->size - 1;
+        mpz_clear(m);
+        return fits;
+}
+
 static int put_integer(coder *c, const lk_abi_type *t, const lk_value *v, lk_buf *out) {
         mpz_t z;
         mpz_init(z);
         int r = to_mpz(c, v, z);
         if (r < 0)
                 goto out;
-        bool fits;
-        if (t->kind == LK_ABI_UINT) {
-                fits = mpz_sgn(z) >= 0 && mpz_sizeinbase(z, 2) <= t->size;
-        } else if (mpz_sgn(z) >= 0) {
-                fits = mpz_sizeinbase(z, 2) <= t->size - 1;
-        } else {
-                mpz_t m;
-                mpz_init(m);
-                mpz_com(m, z); /* -z - 1 */
-                fits = mpz_sgn(m) == 0 || mpz_sizeinbase(m, 2) <= t->size - 1;
-                mpz_clear(m);
-        }
-        if (!fits) {
+        if (!lk_abi_int_fits(t, z)) {
                 char *text = mpz_get_str(NULL, 10, z);
                 r = coder_error(c, "%.100s%s is out of range for %s%zu", text, strlen(text) > 100 ? "..." : "",
                                 t->kind == LK_ABI_UINT ? "uint" : "int", t->size);
