@@ -25,7 +25,13 @@
 //       mined together by miner_start (tFirst = when the first of their
 //       blocks' newHeads came), then waits until the oracle's nonce says
 //       all N are answered (or nothing moved for T ms).
-//   node bench/oracle/drive.mjs report --db FILE [--baseline FILE] [--latency-direct FILE]
+//   node bench/oracle/drive.mjs fulfil-baseline --rpc URL --deploy FILE --job-id UUID --key FILE
+//       --key-password FILE --count N [--warmup W] --out FILE
+//       N fresh direct requests, each answered by ethers with the oracle's
+//       key (a v3 key file exported from linkd) through fulfillOracleRequest,
+//       as the job answers it: pre-signed, sent one at a time, each round
+//       trip timed.  Run with linkd stopped.
+//   node bench/oracle/drive.mjs report --db FILE [--baseline FILE] [--fulfil-baseline FILE] [--latency-direct FILE]
 //       [--latency-vrf FILE] [--burst-direct FILE] [--burst-vrf FILE]
 //       Joins each request with linkd's fulfilment (evm_txes.initial_broadcast_at,
 //       set when eth_sendRawTransaction returned) and prints key=value lines.
@@ -345,6 +351,58 @@ async function cmdBurst(o) {
   if (out.answered < count) process.exitCode = 3;
 }
 
+// The direct burst's second baseline: the fulfilments linkd would send,
+// made by ethers with the oracle's own key (exported from linkd's
+// keystore; linkd stopped) for fresh requests, pre-signed, and sent one at
+// a time: ganache's round trip of exactly the transaction a fulfilment is.
+async function cmdFulfilBaseline(o) {
+  const rpc = new Rpc(o.rpc);
+  const d = JSON.parse(readFileSync(o.deploy, 'utf8'));
+  const kind = requestKind({ ...o, kind: 'direct' }, d);
+  const count = Number(o.count ?? 1000);
+  const warmup = Number(o.warmup ?? 10);
+  const wallet = await ethers.Wallet.fromEncryptedJson(readFileSync(o.key, 'utf8'), readFileSync(o['key-password'], 'utf8').trim());
+  const operator = new ethers.Interface([
+    'event OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)',
+    'function fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes32 data) returns (bool)',
+  ]);
+  const total = warmup + count;
+  const txs = [];
+  for (let left = total; left > 0; left -= 10) txs.push({ from: d.deployer, to: kind.to, data: kind.data(Math.min(10, left)) });
+  const gas = new Map();
+  for (const tx of txs) {
+    if (!gas.has(tx.data)) gas.set(tx.data, await gasFor(rpc, tx));
+    tx.gas = gas.get(tx.data);
+  }
+  const receipts = await rpc.receipts(await rpc.batchOk(txs.map((tx) => ['eth_sendTransaction', [tx]])));
+  const requests = receipts.flatMap((r) => r.logs
+    .filter((l) => l.address.toLowerCase() === d.operator.toLowerCase() && l.topics[0] === ORACLE_REQUEST)
+    .map((l) => operator.decodeEventLog('OracleRequest', l.data, l.topics)));
+  const chainId = num(await rpc.call('eth_chainId'));
+  let nonce = await nonceOf(rpc, wallet.address);
+  const value = ethers.zeroPadValue(ethers.toBeHex(4200n), 32);
+  const signed = [];
+  for (const r of requests) {
+    signed.push(await wallet.signTransaction({
+      type: 0, chainId, nonce: nonce++, to: d.operator, gasLimit: 1000000n, gasPrice: 20000000000n,
+      data: operator.encodeFunctionData('fulfillOracleRequest', [r.requestId, r.payment, r.callbackAddr, r.callbackFunctionId, r.cancelExpiration, value]),
+    }));
+  }
+  const times = [];
+  const hashes = [];
+  for (let i = 0; i < signed.length; i++) {
+    const t = now();
+    hashes.push(await rpc.call('eth_sendRawTransaction', [signed[i]]));
+    if (i >= warmup) times.push(now() - t);
+  }
+  const failed = (await rpc.receipts(hashes)).filter((r) => r.status !== '0x1').length;
+  const timed = times.reduce((a, b) => a + b, 0);
+  const out = { count, warmup, failed, ...stats(times), per_s: (count / timed) * 1000 };
+  writeOut(o, out);
+  console.log(`fulfilment baseline: ${count} fulfillOracleRequest sent by ethers, p50 ${out.p50.toFixed(2)} ms, ${failed} failed`);
+  if (failed) process.exitCode = 1;
+}
+
 // ---- the report -------------------------------------------------------------------
 
 // Percentiles by nearest rank.
@@ -418,6 +476,14 @@ function cmdReport(o) {
     put('baseline_p99_ms', fmt(b.p99, 3));
     put('baseline_max_ms', fmt(b.max, 3));
     put('baseline_per_s', fmt(b.per_s, 1));
+  }
+  if (o['fulfil-baseline']) {
+    const b = JSON.parse(readFileSync(o['fulfil-baseline'], 'utf8'));
+    put('fulfil_baseline_n', b.count);
+    put('fulfil_baseline_failed', b.failed);
+    put('fulfil_baseline_p50_ms', fmt(b.p50, 3));
+    put('fulfil_baseline_p99_ms', fmt(b.p99, 3));
+    put('fulfil_baseline_per_s', fmt(b.per_s, 1));
   }
   for (const kind of ['direct', 'vrf']) {
     const file = o[`latency-${kind}`];
@@ -500,7 +566,7 @@ function writeOut(o, value) {
 }
 
 const str = { type: 'string' };
-const COMMANDS = { baseline: cmdBaseline, latency: cmdLatency, burst: cmdBurst, report: cmdReport };
+const COMMANDS = { baseline: cmdBaseline, latency: cmdLatency, burst: cmdBurst, 'fulfil-baseline': cmdFulfilBaseline, report: cmdReport };
 const [name, ...rest] = process.argv.slice(2);
 if (!COMMANDS[name]) {
   console.error('usage: node bench/oracle/drive.mjs baseline|latency|burst|report [options] (see the head of this file)');
@@ -509,7 +575,7 @@ if (!COMMANDS[name]) {
 const { values: o } = parseArgs({
   args: rest,
   options: Object.fromEntries(['rpc', 'ws', 'deploy', 'kind', 'oracle', 'count', 'warmup', 'job-id', 'gap-ms', 'timeout-ms',
-    'per-tx', 'out', 'db', 'baseline', 'latency-direct', 'latency-vrf', 'burst-direct', 'burst-vrf'].map((k) => [k, str])),
+    'per-tx', 'out', 'db', 'baseline', 'fulfil-baseline', 'key', 'key-password', 'latency-direct', 'latency-vrf', 'burst-direct', 'burst-vrf'].map((k) => [k, str])),
   strict: true,
 });
 try {
