@@ -2,7 +2,9 @@
  * subscribes to the coordinator's RandomWordsRequested logs for its key's
  * hash, and answers each request once it is as deep as the request asked
  * (minimumRequestConfirmations, at least the job's
- * minIncomingConfirmations), on the canonical chain: the job's pipeline
+ * minIncomingConfirmations, and with at least one block on top of its own,
+ * since the fulfilment is simulated on the latest state, where blockhash()
+ * of the latest block is 0), on the canonical chain: the job's pipeline
  * (ethabidecodelog, vrfv2 with the proof for keccak(preSeed ‖ blockHash)
  * of the request's block, estimategaslimit, ethcall simulating the
  * fulfilment) runs, then fulfillRandomWords(proof, requestCommitment) is

@@ -128,7 +128,10 @@ static bool deep_enough(lk_vrf_listener *l, const request *rq) {
         if (!lk_head_tracker_latest(lk_chain_heads(l->o.chain), &tip))
                 return false;
         uint32_t want = rq->confirmations > l->min_confirmations ? rq->confirmations : l->min_confirmations;
-        return tip.number >= 0 && (uint64_t)tip.number + 1 >= rq->log->block_number + want;
+        /* and a block on top: the fulfilment is simulated on the latest
+         * state, where blockhash() cannot see the latest block's own hash */
+        return tip.number >= 0 && (uint64_t)tip.number + 1 >= rq->log->block_number + want &&
+               (uint64_t)tip.number > rq->log->block_number;
 }
 
 /* ---- the run ---- */

@@ -38,7 +38,7 @@ typedef struct fixture {
         lk_chain *chain;
         lk_pipeline_evm evm;
         char account[43]; /* ganache's first, "0x…" */
-        uint8_t echo[20], caller[20], gas[20], reverter[20];
+        uint8_t echo[20], caller[20], gas[20], reverter[20], parent_hash[20];
         lk_scalar vrf_secret; /* the keystore's one VRF key */
         lk_point vrf_pk;
 } fixture;
@@ -98,6 +98,9 @@ static void deploy_contracts(void) {
         deploy(echo, sizeof echo, F.echo);
         deploy(caller, sizeof caller, F.caller);
         deploy(gas, sizeof gas, F.gas);
+        /* PUSH1 1 NUMBER SUB BLOCKHASH PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN: blockhash(block.number - 1) */
+        static const uint8_t parent_hash[] = {0x60, 0x01, 0x43, 0x03, 0x40, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3};
+        deploy(parent_hash, sizeof parent_hash, F.parent_hash);
         /* Error("some reason") into memory word by word (PUSH32 w PUSH1 at
          * MSTORE), then REVERT of its 100 bytes */
         uint8_t error[128] = {0x08, 0xc3, 0x79, 0xa0}, code[4 * 36 + 5];
@@ -280,6 +283,35 @@ static void ethcall_returns_the_call_data(void **state) {
         out = output_json(dot, &(call_options){0});
         assert_string_equal(out, "\"0x0102\"");
         lk_free(out);
+        lk_free(dot);
+}
+
+/* Chainlink 2.x's block: "latest" or "pending", passed to the node.
+ * (ganache runs both on the latest block, whose own hash blockhash()
+ * cannot see, so a call at either reads the latest block's parent; geth's
+ * pending block would see it.) */
+static void ethcall_block(void **state) {
+        (void)state;
+        json_t *latest = call_rpc("eth_getBlockByNumber", json_pack("[sb]", "latest", 0));
+        char want[100];
+        snprintf(want, sizeof want, "\"%s\"", json_string_value(json_object_get(latest, "parentHash")));
+        json_decref(latest);
+        static const char *const dots[] = {
+                "t [type=ethcall contract=\"%s\" data=\"$(data)\"]",
+                "t [type=ethcall contract=\"%s\" data=\"$(data)\" block=\"latest\"]",
+                "t [type=ethcall contract=\"%s\" data=\"$(data)\" block=\"pending\"]",
+                "t [type=ethcall contract=\"%s\" data=\"$(data)\" block=\"Pending\"]",
+        };
+        for (size_t i = 0; i < sizeof dots / sizeof *dots; i++) {
+                char *dot = dot_at(dots[i], F.parent_hash);
+                char *out = output_json(dot, &(call_options){.vars = "{\"data\": \"0x01\"}"});
+                assert_string_equal(out, want);
+                lk_free(out);
+                lk_free(dot);
+        }
+        char *dot = dot_at("t [type=ethcall contract=\"%s\" data=\"$(data)\" block=\"earliest\"]", F.parent_hash);
+        expect_error(dot, &(call_options){.vars = "{\"data\": \"0x01\"}"},
+                     "block: unsupported block param: earliest: bad input for task");
         lk_free(dot);
 }
 
@@ -932,6 +964,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(ethcall_returns_the_call_data),
                 cmocka_unit_test(ethcall_from),
+                cmocka_unit_test(ethcall_block),
                 cmocka_unit_test(ethcall_gas),
                 cmocka_unit_test(ethcall_gas_prices),
                 cmocka_unit_test(ethcall_revert_reason),

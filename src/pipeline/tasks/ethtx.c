@@ -173,7 +173,7 @@ static char *meta_json(const lk_task_call *call, const ethtx_params *p) {
         static const char job_id_path[] = "jobSpec.databaseID";
         lk_value *job_id = NULL;
         if (lk_vars_get(call->vars, job_id_path, sizeof job_id_path - 1, &job_id, NULL) == 0)
-                lk_value_map_put(meta, "JobID", 5, lk_value_ref(job_id));
+                lk_value_map_put(meta, "JobID", 5, lk_value_ref(job_id)); /* borrowed from the vars */
         lk_value_map_put(meta, "FailOnRevert", 12, lk_value_bool(p->fail_on_revert));
         lk_buf out = LK_BUF_INIT;
         lk_value_to_json(meta, &out);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -318,6 +319,8 @@ typedef struct ethcall_params {
         bool gas_unlimited, extract;
         lk_value *chain_id_value;
         const char *chain_id;
+        lk_value *block_value;
+        const char *block; /* "latest" or "pending" */
         call_msg msg;
 } ethcall_params;
 
@@ -327,6 +330,7 @@ typedef struct ethcall_params {
 static void ethcall_params_done(ethcall_params *p) {
         lk_value_unref(p->data);
         lk_value_unref(p->chain_id_value);
+        lk_value_unref(p->block_value);
         call_msg_done(&p->msg);
 }
 
@@ -345,6 +349,16 @@ static int ethcall_read(const lk_task_call *call, ethcall_params *p, lk_err *err
         p->chain_id_value = lk_param_optional(call, "evmChainID", VAR_LIT, &all);
         string_param(p->chain_id_value, "evmChainID", &p->chain_id, &all);
         bool_param(lk_param_optional(call, "gasUnlimited", VAR_LIT, &all), "gasUnlimited", &p->gas_unlimited, &all);
+        /* Chainlink 2.x's block: a simulation on top of the pending state
+         * sees the latest block's hash, which VRF fulfilments need when the
+         * request is in the head itself */
+        p->block_value = lk_param_optional(call, "block", VAR_LIT, &all);
+        string_param(p->block_value, "block", &p->block, &all);
+        if (p->block && strcasecmp(p->block, "latest") != 0 && strcasecmp(p->block, "pending") != 0) {
+                lk_err one = LK_ERR_INIT;
+                lk_err_set(&one, LK_EBAD_INPUT, "block: unsupported block param: %s: bad input for task", p->block);
+                lk_param_join(&all, one.code, &one);
+        }
         if (lk_err_is_set(&all)) {
                 *err = all;
                 return all.code;
@@ -352,10 +366,12 @@ static int ethcall_read(const lk_task_call *call, ethcall_params *p, lk_err *err
         return extract_flag(call, &p->extract, err);
 }
 
-/* eth_call at "latest"; the return data into *ret. */
-static int eth_call(lk_chain *chain, const call_msg *m, lk_value **ret, json_t **ret_error, lk_err *err) {
+/* eth_call at block ("latest" or "pending"); the return data into *ret. */
+static int eth_call(lk_chain *chain, const call_msg *m, const char *block, lk_value **ret, json_t **ret_error,
+                    lk_err *err) {
         json_t *result = NULL;
-        int r = lk_rpc_pool_call_error(lk_chain_rpc(chain), "eth_call", json_pack("[os]", call_arg(m), "latest"),
+        int r = lk_rpc_pool_call_error(lk_chain_rpc(chain), "eth_call",
+                                       json_pack("[os]", call_arg(m), strcasecmp(block, "pending") == 0 ? "pending" : "latest"),
                                        &result, ret_error, err);
         uint8_t *bytes = NULL;
         size_t len = 0;
@@ -390,7 +406,7 @@ static void ethcall_run(const lk_task_call *call, ethcall_params *p, lk_task_res
         lk_value *out = NULL;
         json_t *error = NULL;
         lk_err err = LK_ERR_INIT;
-        int r = eth_call(chain, &p->msg, &out, &error, &err);
+        int r = eth_call(chain, &p->msg, p->block ? p->block : "latest", &out, &error, &err);
         if (r < 0)
                 call_failed(result, r, &err, error, p->extract);
         else

@@ -84,6 +84,12 @@ static int fixed_bytes(const vrf_request *q, const char *key, const char *what, 
                        lk_err *err) {
         const lk_value *v = field(q, key);
         size_t len = 0;
+        /* ethabidecodelog gives bytes<M> and addresses as 0x hex, as the
+         * run keeps geth's [M]byte and common.Address */
+        if (lk_value_type_of(v) == LK_VALUE_STRING) {
+                const char *text = lk_value_get_string(v, &len);
+                return len == 2 + 2 * n && lk_hex_decode_prefixed(text, out, n) ? 0 : invalid(err, what);
+        }
         const unsigned char *b = lk_value_type_of(v) == LK_VALUE_BYTES ? lk_value_get_bytes(v, &len) : NULL;
         if (!b || len != n)
                 return invalid(err, what);
