@@ -55,6 +55,7 @@ bench:
 	bench/scheduler/run
 	bench/api/run
 	bench/crypto/run
+	bench/evm/run
 	bench/oracle/run
 
 clean:
