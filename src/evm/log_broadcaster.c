@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ struct lk_log_broadcaster {
         pthread_t caller;
         pthread_cond_t called;
         int64_t pending_saved; /* log_broadcasts_pending as last written; -1: not read yet */
+        atomic_bool ready;     /* the subscribers at start have subscribed */
 };
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcaster **ret, lk_err *err) {
@@ -48,6 +50,7 @@ int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcast
         b->next_id = 1;
         b->next_block = -1;
         b->pending_saved = -1;
+        atomic_init(&b->ready, !o->await_dependents);
         snprintf(b->name, sizeof b->name, "EVM.%" PRId64 ".LogBroadcaster", o->chain_id);
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->called, NULL);
@@ -387,8 +390,15 @@ static void save_pending(lk_log_broadcaster *b) {
                 b->pending_saved = a.block;
 }
 
+void lk_log_broadcaster_dependents_ready(lk_log_broadcaster *b) {
+        atomic_store(&b->ready, true);
+        lk_head_tracker_report_again(b->o.heads);
+}
+
 void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_update *update) {
         lk_log_broadcaster *b = arg;
+        if (!atomic_load(&b->ready))
+                return;
         int64_t from = b->next_block;
         if (from < 0) /* the first head: look back over what a restart may have missed */
                 from = first_block(b, tip->number);

@@ -199,12 +199,12 @@ static const char direct_job[] =
         "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
         " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
         " \"expiration\": $(decode_log.cancelExpiration), \"data\": $(encode_data)}>]\n"
-        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"%s\"]\n"
         "decode_log -> decode_cbor -> compute -> encode_data -> encode_tx -> submit\n"
         "\"\"\"\n";
 
-static void create_job(fixture *f, const char *min_payment) {
-        char *toml = lk_asprintf(direct_job, f->operator_address, min_payment, f->operator_address);
+static void create_job_waiting(fixture *f, const char *min_payment, const char *min_confirmations) {
+        char *toml = lk_asprintf(direct_job, f->operator_address, min_payment, f->operator_address, min_confirmations);
         json_t *body = json_pack("{ss}", "toml", toml);
         char *text = json_dumps(body, 0);
         lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
@@ -216,11 +216,17 @@ static void create_job(fixture *f, const char *min_payment) {
         lk_free(toml);
 }
 
+static void create_job(fixture *f, const char *min_payment) {
+        create_job_waiting(f, min_payment, "0");
+}
+
 /* The harness's status, polled until every request has its answer (or
  * the time is up). */
 static json_t *status_when_answered(fixture *f, size_t want) {
         json_t *st = NULL;
-        for (int tries = 0; tries < 120; tries++) {
+        /* generous: under make test's load an ASan node answers slowly */
+        lk_usec deadline = lk_now_monotonic() + 180 * LK_USEC_PER_SEC;
+        while (lk_now_monotonic() < deadline) {
                 json_decref(st);
                 st = harness(f, "status", NULL);
                 json_t *direct = json_object_get(st, "direct");
@@ -254,6 +260,74 @@ static void direct_request_round_trip(void **state) {
         json_decref(st);
 }
 
+/* The job's one run, as GET /v2/jobs/1/runs shows it (a new reference). */
+static json_t *the_run(fixture *f) {
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "GET", "/v2/jobs/1/runs", NULL);
+        if (r.status != 200)
+                fail_msg("GET /v2/jobs/1/runs: %ld %s", r.status, r.body);
+        json_t *doc = lktest_json(r.body);
+        lktest_http_done(&r);
+        json_t *data = json_object_get(doc, "data");
+        if (json_array_size(data) != 1)
+                fail_msg("not one run: %s", json_dumps(doc, 0));
+        char path[64];
+        snprintf(path, sizeof path, "/v2/jobs/1/runs/%s", json_string_value(json_object_get(json_array_get(data, 0), "id")));
+        json_decref(doc);
+        r = lktest_node_call(&f->node, f->cookie, "GET", path, NULL);
+        if (r.status != 200)
+                fail_msg("GET %s: %ld %s", path, r.status, r.body);
+        doc = lktest_json(r.body);
+        lktest_http_done(&r);
+        json_t *attributes = json_incref(json_object_get(json_object_get(doc, "data"), "attributes"));
+        json_decref(doc);
+        return attributes;
+}
+
+static json_t *run_in_state(fixture *f, const char *state) {
+        json_t *run = NULL;
+        for (int tries = 0; tries < 200; tries++) {
+                json_decref(run);
+                run = the_run(f);
+                if (strcmp(json_string_value(json_object_get(run, "state")), state) == 0)
+                        return run;
+                usleep(50 * 1000);
+        }
+        fail_msg("the run stayed %s, not %s", json_string_value(json_object_get(run, "state")), state);
+        return NULL;
+}
+
+/* ethtx with minConfirmations = 2: the run suspends once the fulfilment
+ * is enqueued, and the transaction manager resumes it with the receipt
+ * once two blocks are on top of the receipt's; the task's output is the
+ * receipt. */
+static void the_run_waits_for_its_transaction(void **state) {
+        fixture *f = *state;
+        create_job_waiting(f, "100000000000000000", "2");
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--int-param", "value=5", NULL};
+        json_decref(harness(f, "request-direct", args));
+        json_decref(status_when_answered(f, 1));
+        json_decref(run_in_state(f, "suspended"));
+        const char *one[] = {"--blocks", "1", NULL};
+        json_decref(harness(f, "mine", one));
+        usleep(500 * 1000);
+        json_t *run = the_run(f);
+        assert_string_equal(json_string_value(json_object_get(run, "state")), "suspended"); /* one block: not yet */
+        json_decref(run);
+        json_decref(harness(f, "mine", one));
+        run = run_in_state(f, "completed");
+        json_t *task, *submit = NULL;
+        size_t i;
+        json_array_foreach(json_object_get(run, "taskRuns"), i, task)
+                if (strcmp(json_string_value(json_object_get(task, "dotId")), "submit") == 0)
+                        submit = task;
+        assert_non_null(submit);
+        char *output = json_dumps(json_object_get(submit, "output"), JSON_ENCODE_ANY);
+        if (!strstr(output, "\\\"status\\\":\\\"0x1\\\"") && !strstr(output, "\"status\":\"0x1\""))
+                fail_msg("the submit task's output is not a successful receipt: %s", output);
+        free(output);
+        json_decref(run);
+}
+
 /* ---- exactly once across kills ---- */
 
 #define REQUESTS 100
@@ -261,6 +335,16 @@ static void direct_request_round_trip(void **state) {
 
 static uint64_t key_nonce(fixture *f) {
         return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
+}
+
+/* The node's warnings and errors, not its whole log (the test runner
+ * shows a failure's last lines only). */
+static void print_problems(fixture *f) {
+        char *log = lktest_read_file(f->node.proc.log_path);
+        for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                if ((strstr(line, "level=warn") || strstr(line, "level=error")) && !strstr(line, "Health check"))
+                        fprintf(stderr, "%.300s\n", line);
+        lk_free(log);
 }
 
 static int count_lines(const char *text, const char *needle) {
@@ -317,11 +401,10 @@ static void each_request_answered_once_across_kills(void **state) {
         json_t *direct = json_object_get(st, "direct");
         char *text = json_dumps(direct, JSON_INDENT(1));
         if (json_integer_value(json_object_get(direct, "answeredOnce")) != REQUESTS) {
-                char *log = lktest_read_file(f->node.proc.log_path);
                 json_t *brief = json_copy(direct);
                 json_object_del(brief, "byRequest");
                 char *summary = json_dumps(brief, JSON_INDENT(1));
-                fprintf(stderr, "the node's log:\n%s\n", log ? log : "");
+                print_problems(f);
                 fail_msg("not every request answered once:\n%s", summary);
         }
         assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
@@ -405,7 +488,8 @@ static json_t *predicted_words(fixture *f, const char *pre_seed_decimal, const c
 
 static json_t *vrf_status_when_answered(fixture *f, size_t want) {
         json_t *st = NULL;
-        for (int tries = 0; tries < 120; tries++) {
+        lk_usec deadline = lk_now_monotonic() + 180 * LK_USEC_PER_SEC;
+        while (lk_now_monotonic() < deadline) {
                 json_decref(st);
                 st = harness(f, "status", NULL);
                 if (json_integer_value(json_object_get(json_object_get(st, "vrf"), "callbacks")) >= (json_int_t)want)
@@ -496,6 +580,7 @@ static void vrf_request_reorganised_out_then_back(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(the_run_waits_for_its_transaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
                 cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),
