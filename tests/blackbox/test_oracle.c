@@ -9,6 +9,7 @@
 #include "lktest.h"
 #include "ganache.h"
 #include "test_node.h"
+#include "fixture_server.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -85,6 +86,20 @@ static json_t *harness(fixture *f, const char *command, const char *const *args)
         lk_free(err_text);
         lk_free(script);
         return doc;
+}
+
+static uint64_t key_nonce(fixture *f) {
+        return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
+}
+
+/* The node's warnings and errors, not its whole log (the test runner
+ * shows a failure's last lines only). */
+static void print_problems(fixture *f) {
+        char *log = lktest_read_file(f->node.proc.log_path);
+        for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                if ((strstr(line, "level=warn") || strstr(line, "level=error")) && !strstr(line, "Health check"))
+                        fprintf(stderr, "%.300s\n", line);
+        lk_free(log);
 }
 
 /* A key made by the CLI in the node's keystore, funded by ganache's first
@@ -328,24 +343,200 @@ static void the_run_waits_for_its_transaction(void **state) {
         json_decref(run);
 }
 
+/* ---- the rules: payment, requesters, cancellation; multi-word ---- */
+
+#define JOB_2 "b6bd25f9-8730-4837-92a2-2bf164ad930f"
+
+static void create_toml(fixture *f, const char *toml) {
+        json_t *body = json_pack("{ss}", "toml", toml);
+        char *text = json_dumps(body, 0);
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
+        if (r.status != 200)
+                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
+        lktest_http_done(&r);
+        free(text);
+        json_decref(body);
+}
+
+static const char rules_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"%s\"\n"
+        "requesters = [\"%s\"]\n"
+        "minContractPaymentLinkJuels = \"500000000000000000\"\n"
+        "observationSource = \"\"\"\n"
+        "decode_log [type=ethabidecodelog\n"
+        "  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, "
+        "address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)\"\n"
+        "  data=\"$(jobRun.logData)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "encode_tx [type=ethabiencode\n"
+        "  abi=\"fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, "
+        "bytes4 callbackFunctionId, uint256 expiration, bytes32 data)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
+        " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
+        " \"expiration\": $(decode_log.cancelExpiration), \"data\": \"0x000000000000000000000000000000000000000000000000000000000000007b\"}>]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "decode_log -> encode_tx -> submit\n"
+        "\"\"\"\n";
+
+static const char *deployed(fixture *f, const char *field, char out[static 43]) {
+        char *text = lktest_read_file(f->deploy_file);
+        json_t *d = lktest_json(text);
+        snprintf(out, 43, "%s", json_string_value(json_object_get(d, field)));
+        json_decref(d);
+        lk_free(text);
+        return out;
+}
+
+static bool node_logged(fixture *f, const char *needle) {
+        char *log = lktest_read_file(f->node.proc.log_path);
+        bool found = log && strstr(log, needle);
+        lk_free(log);
+        return found;
+}
+
+static void wait_logged(fixture *f, const char *needle) {
+        for (int tries = 0; tries < 400 && !node_logged(f, needle); tries++)
+                usleep(50 * 1000);
+        if (!node_logged(f, needle)) {
+                print_problems(f);
+                fail_msg("the node never logged \"%s\"", needle);
+        }
+}
+
+/* A payment below minContractPaymentLinkJuels and a requester outside
+ * requesters are rejected (and logged); a request within both is
+ * answered. */
+static void payment_and_requester_rules(void **state) {
+        fixture *f = *state;
+        char consumer[43];
+        deployed(f, "directConsumer", consumer);
+        char *allowed = lk_asprintf(rules_job, f->operator_address, JOB_ID, consumer, f->operator_address);
+        char *others = lk_asprintf(rules_job, f->operator_address, JOB_2, "0x000000000000000000000000000000000000dEaD",
+                                   f->operator_address);
+        create_toml(f, allowed);
+        create_toml(f, others);
+        const char *cheap[] = {"--job-id", JOB_ID, "--payment", "100000000000000000", NULL};
+        json_decref(harness(f, "request-direct", cheap));
+        wait_logged(f, "Rejected run for insufficient payment");
+        const char *stranger[] = {"--job-id", JOB_2, "--payment", "1000000000000000000", NULL};
+        json_decref(harness(f, "request-direct", stranger));
+        wait_logged(f, "Rejected run for invalid requester");
+        const char *paying[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", NULL};
+        json_decref(harness(f, "request-direct", paying));
+        json_t *st = status_when_answered(f, 1);
+        json_t *direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "requests")), 3);
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), 1);
+        assert_string_equal(json_string_value(json_object_get(direct, "lastValue")), "123");
+        assert_int_equal(key_nonce(f), 1);
+        json_decref(st);
+        lk_free(allowed);
+        lk_free(others);
+}
+
+static const char slow_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"" JOB_ID "\"\n"
+        "observationSource = \"\"\"\n"
+        "slow [type=http method=GET url=\"%s\"]\n"
+        "submit [type=ethtx to=\"%s\" data=\"0x01\" minConfirmations=\"0\"]\n"
+        "slow -> submit\n"
+        "\"\"\"\n";
+
+/* A CancelOracleRequest for a request whose run is still executing (an
+ * http task waiting on a slow server) cancels the run: it ends errored,
+ * its ethtx never runs, nothing is sent. */
+static void cancel_cancels_the_run_in_flight(void **state) {
+        fixture *f = *state;
+        lkfx_server *slow = lkfx_start();
+        char *url = lkfx_url(slow, "/slow?ms=60000");
+        char *toml = lk_asprintf(slow_job, f->operator_address, url, f->operator_address);
+        create_toml(f, toml);
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", NULL};
+        json_t *sent = harness(f, "request-direct", args);
+        const char *request_id = json_string_value(json_array_get(json_object_get(sent, "requestIds"), 0));
+        json_decref(run_in_state(f, "running"));
+        for (int tries = 0; tries < 200 && lkfx_hits(slow, "/slow") == 0; tries++)
+                usleep(25 * 1000);
+        const char *cancel[] = {"--request-id", request_id, NULL};
+        json_decref(harness(f, "cancel-direct", cancel));
+        json_t *run = run_in_state(f, "errored");
+        json_t *task;
+        size_t i;
+        bool submit_cancelled = false;
+        json_array_foreach(json_object_get(run, "taskRuns"), i, task)
+                if (strcmp(json_string_value(json_object_get(task, "dotId")), "submit") == 0)
+                        submit_cancelled = strcmp(json_string_value(json_object_get(task, "error")), "context canceled") == 0;
+        assert_true(submit_cancelled);
+        json_decref(run);
+        json_t *st = harness(f, "status", NULL);
+        json_t *direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "cancelled")), 1);
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), 0);
+        assert_int_equal(key_nonce(f), 0);
+        json_decref(st);
+        json_decref(sent);
+        lk_free(toml);
+        free(url); /* lkfx_url's is malloc(3)'s */
+        lkfx_stop(slow);
+}
+
+static const char multiword_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"" JOB_ID "\"\n"
+        "observationSource = \"\"\"\n"
+        "decode_log [type=ethabidecodelog\n"
+        "  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, "
+        "address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)\"\n"
+        "  data=\"$(jobRun.logData)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "decode_cbor [type=cborparse data=\"$(decode_log.data)\"]\n"
+        "usd [type=multiply input=\"$(decode_cbor.usd)\" times=\"100\"]\n"
+        "eur [type=multiply input=\"$(decode_cbor.eur)\" times=\"100\"]\n"
+        "jpy [type=multiply input=\"$(decode_cbor.jpy)\" times=\"100\"]\n"
+        "encode_mwr [type=ethabiencode abi=\"(bytes32 requestId, uint256 usd, uint256 eur, uint256 jpy)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"usd\": $(usd), \"eur\": $(eur), \"jpy\": $(jpy)}>]\n"
+        "encode_tx [type=ethabiencode\n"
+        "  abi=\"fulfillOracleRequest2(bytes32 requestId, uint256 payment, address callbackAddress, "
+        "bytes4 callbackFunctionId, uint256 expiration, bytes calldata data)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
+        " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
+        " \"expiration\": $(decode_log.cancelExpiration), \"data\": $(encode_mwr)}>]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "decode_log -> decode_cbor -> usd -> encode_mwr\n"
+        "decode_cbor -> eur -> encode_mwr\n"
+        "decode_cbor -> jpy -> encode_mwr\n"
+        "encode_mwr -> encode_tx -> submit\n"
+        "\"\"\"\n";
+
+/* Chainlink's multi-word response: fulfillOracleRequest2 with three
+ * values fanned out and in again; the consumer stores each. */
+static void multiword_round_trip(void **state) {
+        fixture *f = *state;
+        char *toml = lk_asprintf(multiword_job, f->operator_address, f->operator_address);
+        create_toml(f, toml);
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--multiword",
+                              "--int-param", "usd=11", "--int-param", "eur=22", "--int-param", "jpy=33", NULL};
+        json_decref(harness(f, "request-direct", args));
+        json_t *st = status_when_answered(f, 1);
+        json_t *direct = json_object_get(st, "direct");
+        assert_string_equal(json_string_value(json_object_get(direct, "usd")), "1100");
+        assert_string_equal(json_string_value(json_object_get(direct, "eur")), "2200");
+        assert_string_equal(json_string_value(json_object_get(direct, "jpy")), "3300");
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredOnce")), 1);
+        json_decref(st);
+        lk_free(toml);
+}
+
 /* ---- exactly once across kills ---- */
 
 #define REQUESTS 100
 #define KILLS 8
-
-static uint64_t key_nonce(fixture *f) {
-        return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
-}
-
-/* The node's warnings and errors, not its whole log (the test runner
- * shows a failure's last lines only). */
-static void print_problems(fixture *f) {
-        char *log = lktest_read_file(f->node.proc.log_path);
-        for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
-                if ((strstr(line, "level=warn") || strstr(line, "level=error")) && !strstr(line, "Health check"))
-                        fprintf(stderr, "%.300s\n", line);
-        lk_free(log);
-}
 
 static int count_lines(const char *text, const char *needle) {
         int n = 0;
@@ -581,6 +772,9 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(the_run_waits_for_its_transaction, setup, teardown),
+                cmocka_unit_test_setup_teardown(payment_and_requester_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(cancel_cancels_the_run_in_flight, setup, teardown),
+                cmocka_unit_test_setup_teardown(multiword_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
                 cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),
