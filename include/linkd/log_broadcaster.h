@@ -75,6 +75,10 @@ void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_upd
 /* Records, in the caller's transaction, that job consumed log: -EALREADY
  * when it had been recorded before (the caller then rolls back). */
 int lk_log_broadcast_consume(lk_db *db, int64_t chain_id, const lk_evm_log *log, int64_t job_id, lk_err *err);
+/* The same in a transaction of its own, for a log dealt with without
+ * other work (a request rejected): 0 also when it was recorded before. */
+int lk_log_broadcast_consume_now(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
+                                 lk_err *err);
 /* Whether job has consumed log. */
 int lk_log_broadcast_was_consumed(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
                                   bool *ret, lk_err *err);

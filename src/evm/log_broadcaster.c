@@ -312,6 +312,27 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
         lk_free(ids);
 }
 
+typedef struct consume_args {
+        int64_t chain_id, job_id;
+        const lk_evm_log *log;
+} consume_args;
+
+static int consume_body(lk_db *db, void *arg, lk_err *err) {
+        consume_args *a = arg;
+        return lk_log_broadcast_consume(db, a->chain_id, a->log, a->job_id, err);
+}
+
+int lk_log_broadcast_consume_now(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
+                                 lk_err *err) {
+        consume_args a = {chain_id, job_id, log};
+        int r = lk_store_tx(store, consume_body, &a, err);
+        if (r == -EALREADY) {
+                lk_err_clear(err);
+                return 0;
+        }
+        return r;
+}
+
 /* ---- where a restart must look back to ---- */
 
 typedef struct pending_args {

@@ -102,28 +102,26 @@ static void print_problems(fixture *f) {
         lk_free(log);
 }
 
-/* A key made by the CLI in the node's keystore, funded by ganache's first
- * account (the harness's deploy funds it too). */
-static void make_key(fixture *f) {
-        const char *create[] = {"keys", "eth", "create", "--config", f->node.config, "--password", f->node.password,
+/* linkd keys KIND create --json: the field of its answer into out. */
+static void create_key(fixture *f, const char *kind, const char *field, char *out, size_t size) {
+        const char *create[] = {"keys", kind, "create", "--config", f->node.config, "--password", f->node.password,
                                 "--json", NULL};
-        char *out = lktest_run_expect(create, 0, NULL);
-        json_t *created = lktest_json(out);
-        snprintf(f->address, sizeof f->address, "%s", json_string_value(json_object_get(created, "address")));
+        char *text = lktest_run_expect(create, 0, NULL);
+        json_t *created = lktest_json(text);
+        snprintf(out, size, "%s", json_string_value(json_object_get(created, field)));
         json_decref(created);
-        lk_free(out);
+        lk_free(text);
+}
+
+/* The node's Ethereum key (the harness's deploy funds it). */
+static void make_key(fixture *f) {
+        create_key(f, "eth", "address", f->address, sizeof f->address);
 }
 
 /* A VRF key made by the CLI, and its secret read back from an export as
  * an operator could, for the test's own predictions. */
 static void make_vrf_key(fixture *f) {
-        const char *create[] = {"keys", "vrf", "create", "--config", f->node.config, "--password", f->node.password,
-                                "--json", NULL};
-        char *out = lktest_run_expect(create, 0, NULL);
-        json_t *created = lktest_json(out);
-        snprintf(f->vrf_key, sizeof f->vrf_key, "%s", json_string_value(json_object_get(created, "id")));
-        json_decref(created);
-        lk_free(out);
+        create_key(f, "vrf", "id", f->vrf_key, sizeof f->vrf_key);
         char *export_password = lktest_write_file(f->node.dir, "export-password", "export-password-of-the-test\n");
         char *file = lk_asprintf("%s/vrf-export.json", f->node.dir);
         const char *export[] = {"keys", "vrf", "export", f->vrf_key, "--config", f->node.config, "--password",
