@@ -271,6 +271,15 @@ static void direct_request_round_trip(void **state) {
         assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
         free(text);
         json_decref(st);
+        /* the other encoding of the external job ID as specId: the UUID's 16 bytes */
+        const char *bytes_form[] = {"--job-id", JOB_ID, "--spec-id-form", "bytes", "--payment", "1000000000000000000",
+                                    "--int-param", "value=43", NULL};
+        json_decref(harness(f, "request-direct", bytes_form));
+        st = status_when_answered(f, 2);
+        direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredOnce")), 2);
+        assert_string_equal(json_string_value(json_object_get(direct, "lastValue")), "4300");
+        json_decref(st);
 }
 
 /* The job's one run, as GET /v2/jobs/1/runs shows it (a new reference). */
