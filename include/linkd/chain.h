@@ -30,6 +30,9 @@ typedef struct lk_chain_options {
         lk_log *log;                       /* borrowed; may be NULL */
         lk_txm_resume_fn resume;           /* the transaction manager's; may be NULL */
         void *resume_arg;
+        /* The log broadcaster takes no head before its jobs have subscribed
+         * (lk_log_broadcaster_dependents_ready on lk_chain_logs). */
+        bool await_jobs;
 } lk_chain_options;
 
 int lk_chain_new(const lk_chain_options *options, lk_chain **ret, lk_err *err);

@@ -64,6 +64,9 @@ void lk_head_tracker_subscribe(lk_head_tracker *t, lk_head_fn fn, void *arg);
 
 /* The latest head (copied); false before the first. */
 bool lk_head_tracker_latest(lk_head_tracker *t, lk_head *ret);
+/* Polls at once and reports the tip after it even if the chain did not
+ * move: for a subscriber that was not ready for the heads before. */
+void lk_head_tracker_report_again(lk_head_tracker *t);
 /* The canonical block hash at number, as far as the tracker knows it. */
 bool lk_head_tracker_canonical(lk_head_tracker *t, int64_t number, uint8_t ret_hash[static 32]);
 

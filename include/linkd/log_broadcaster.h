@@ -39,6 +39,10 @@ typedef struct lk_log_broadcaster_options {
         lk_head_tracker *heads;  /* borrowed: canonical hashes */
         int64_t finality_depth;  /* how far back a restart looks */
         lk_log *log;             /* may be NULL */
+        /* Heads are ignored until lk_log_broadcaster_dependents_ready:
+         * logs fetched before the jobs subscribed would be passed over
+         * (Chainlink's DependentAwaiter). */
+        bool await_dependents;
 } lk_log_broadcaster_options;
 
 typedef struct lk_log_subscription {
@@ -53,6 +57,10 @@ typedef struct lk_log_subscription {
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *options, lk_log_broadcaster **ret, lk_err *err);
 lk_log_broadcaster *lk_log_broadcaster_free(lk_log_broadcaster *b);
+/* Every subscriber that exists at start has subscribed (the job spawner
+ * has started its jobs): heads are taken from now on, the current one at
+ * once. */
+void lk_log_broadcaster_dependents_ready(lk_log_broadcaster *b);
 /* Returns a subscription id (> 0). */
 int lk_log_broadcaster_subscribe(lk_log_broadcaster *b, const lk_log_subscription *s, lk_err *err);
 void lk_log_broadcaster_unsubscribe(lk_log_broadcaster *b, int id);
@@ -67,6 +75,10 @@ void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_upd
 /* Records, in the caller's transaction, that job consumed log: -EALREADY
  * when it had been recorded before (the caller then rolls back). */
 int lk_log_broadcast_consume(lk_db *db, int64_t chain_id, const lk_evm_log *log, int64_t job_id, lk_err *err);
+/* The same in a transaction of its own, for a log dealt with without
+ * other work (a request rejected): 0 also when it was recorded before. */
+int lk_log_broadcast_consume_now(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
+                                 lk_err *err);
 /* Whether job has consumed log. */
 int lk_log_broadcast_was_consumed(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
                                   bool *ret, lk_err *err);

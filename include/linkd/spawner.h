@@ -30,6 +30,10 @@ typedef struct lk_spawner_options {
         lk_scheduler *scheduler; /* borrowed */
         lk_log *log;             /* borrowed; may be NULL */
         const lk_pipeline_evm *evm; /* copied; the chains directrequest jobs listen on; may be NULL */
+        /* Called once the stored jobs are started (their subscriptions
+         * made), at every start; may be NULL. */
+        void (*jobs_started)(void *arg);
+        void *jobs_started_arg;
 } lk_spawner_options;
 
 int lk_spawner_new(const lk_spawner_options *options, lk_spawner **ret_spawner, lk_err *err);

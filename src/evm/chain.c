@@ -168,7 +168,8 @@ static int make_parts(lk_chain *c, lk_err *err) {
                                          .store = c->o.store,
                                          .heads = c->heads,
                                          .finality_depth = cfg->finality_depth,
-                                         .log = c->o.log};
+                                         .log = c->o.log,
+                                         .await_dependents = c->o.await_jobs};
         if ((r = lk_log_broadcaster_new(&bo, &c->logs, err)) < 0)
                 return r;
         lk_head_tracker_subscribe(c->heads, lk_log_broadcaster_on_head, c->logs);

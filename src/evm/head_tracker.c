@@ -32,6 +32,7 @@ struct lk_head_tracker {
         char *error;              /* why the last poll failed; NULL when it did not */
         bool stop, thread_running;
         bool kicked;              /* a head was announced: poll now */
+        bool report_again;        /* report the tip after the next poll even if it did not move */
         lk_head *to_store;        /* the poll's new heads (the thread's), room for a poll's most */
         pthread_t thread;
 };
@@ -158,7 +159,11 @@ static void add_head(lk_head_tracker *t, const lk_head *head, round *rd, lk_head
 }
 
 static void report(lk_head_tracker *t, const round *rd) {
-        if (!rd->moved && !rd->filled)
+        pthread_mutex_lock(&t->lock);
+        bool again = t->report_again;
+        t->report_again = false;
+        pthread_mutex_unlock(&t->lock);
+        if (!rd->moved && !rd->filled && !again)
                 return;
         lk_head tip;
         pthread_mutex_lock(&t->lock);
@@ -217,6 +222,14 @@ static int poll_once(lk_head_tracker *t, bool *ret_more, lk_err *err) {
         }
         report(t, &rd);
         return r;
+}
+
+void lk_head_tracker_report_again(lk_head_tracker *t) {
+        pthread_mutex_lock(&t->lock);
+        t->report_again = true;
+        t->kicked = true;
+        pthread_cond_broadcast(&t->wake);
+        pthread_mutex_unlock(&t->lock);
 }
 
 /* On the WebSocket client's thread: only wakes the poll loop. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ struct lk_log_broadcaster {
         pthread_t caller;
         pthread_cond_t called;
         int64_t pending_saved; /* log_broadcasts_pending as last written; -1: not read yet */
+        atomic_bool ready;     /* the subscribers at start have subscribed */
 };
 
 int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcaster **ret, lk_err *err) {
@@ -48,6 +50,7 @@ int lk_log_broadcaster_new(const lk_log_broadcaster_options *o, lk_log_broadcast
         b->next_id = 1;
         b->next_block = -1;
         b->pending_saved = -1;
+        atomic_init(&b->ready, !o->await_dependents);
         snprintf(b->name, sizeof b->name, "EVM.%" PRId64 ".LogBroadcaster", o->chain_id);
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->called, NULL);
@@ -309,6 +312,27 @@ static void deliver(lk_log_broadcaster *b, int64_t tip) {
         lk_free(ids);
 }
 
+typedef struct consume_args {
+        int64_t chain_id, job_id;
+        const lk_evm_log *log;
+} consume_args;
+
+static int consume_body(lk_db *db, void *arg, lk_err *err) {
+        consume_args *a = arg;
+        return lk_log_broadcast_consume(db, a->chain_id, a->log, a->job_id, err);
+}
+
+int lk_log_broadcast_consume_now(lk_store *store, int64_t chain_id, const lk_evm_log *log, int64_t job_id,
+                                 lk_err *err) {
+        consume_args a = {chain_id, job_id, log};
+        int r = lk_store_tx(store, consume_body, &a, err);
+        if (r == -EALREADY) {
+                lk_err_clear(err);
+                return 0;
+        }
+        return r;
+}
+
 /* ---- where a restart must look back to ---- */
 
 typedef struct pending_args {
@@ -387,8 +411,15 @@ static void save_pending(lk_log_broadcaster *b) {
                 b->pending_saved = a.block;
 }
 
+void lk_log_broadcaster_dependents_ready(lk_log_broadcaster *b) {
+        atomic_store(&b->ready, true);
+        lk_head_tracker_report_again(b->o.heads);
+}
+
 void lk_log_broadcaster_on_head(void *arg, const lk_head *tip, const lk_head_update *update) {
         lk_log_broadcaster *b = arg;
+        if (!atomic_load(&b->ready))
+                return;
         int64_t from = b->next_block;
         if (from < 0) /* the first head: look back over what a restart may have missed */
                 from = first_block(b, tip->number);

@@ -121,23 +121,10 @@ static void remove_run(lk_directrequest *l, in_flight *f) {
 
 /* ---- consuming logs ---- */
 
-typedef struct consume_args {
-        lk_directrequest *listener;
-        const lk_evm_log *log;
-} consume_args;
-
-static int consume_body(lk_db *db, void *arg, lk_err *err) {
-        consume_args *a = arg;
-        return lk_log_broadcast_consume(db, a->listener->chain_id, a->log, a->listener->o.job_id, err);
-}
-
 /* A log dealt with without a run: recorded, so it is judged once. */
 static int consume(lk_directrequest *l, const lk_evm_log *log) {
         lk_err err = LK_ERR_INIT;
-        consume_args a = {l, log};
-        int r = lk_store_tx(l->o.store, consume_body, &a, &err);
-        if (r == -EALREADY)
-                return 0;
+        int r = lk_log_broadcast_consume_now(l->o.store, l->chain_id, log, l->o.job_id, &err);
         if (r < 0)
                 lk_log_error(l->o.log, "cannot record the log as consumed", LK_INT("job_id", l->o.job_id),
                              LK_ERROR(&err));

@@ -35,6 +35,8 @@ struct lk_spawner {
         lk_scheduler *scheduler;
         lk_log *log;
         lk_pipeline_evm evm; /* chain is NULL without chains */
+        void (*jobs_started)(void *arg);
+        void *jobs_started_arg;
         pthread_mutex_t lock;
         active_job **jobs; /* under lock */
         size_t job_count, job_cap;
@@ -393,7 +395,10 @@ static int start_all(void *arg, lk_err *err) {
 static int spawner_start(lk_service *service, lk_ctx *ctx, lk_err *err) {
         (void)ctx;
         lk_spawner *sp = (lk_spawner *)service;
-        return lk_once_start(&sp->once, LK_SPAWNER_NAME, start_all, sp, err);
+        int r = lk_once_start(&sp->once, LK_SPAWNER_NAME, start_all, sp, err);
+        if (r == 0 && sp->jobs_started)
+                sp->jobs_started(sp->jobs_started_arg);
+        return r;
 }
 
 static int stop_all(void *arg, lk_err *err) {
@@ -431,6 +436,8 @@ int lk_spawner_new(const lk_spawner_options *options, lk_spawner **ret_spawner, 
         sp->log = options->log;
         if (options->evm)
                 sp->evm = *options->evm;
+        sp->jobs_started = options->jobs_started;
+        sp->jobs_started_arg = options->jobs_started_arg;
         pthread_mutex_init(&sp->lock, NULL);
         *ret_spawner = sp;
         return 0;

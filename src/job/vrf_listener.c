@@ -236,23 +236,10 @@ static int run_pipeline(lk_vrf_listener *l, const request *rq, lk_run **ret_run,
 
 /* ---- logs ---- */
 
-typedef struct consume_args {
-        lk_vrf_listener *listener;
-        const lk_evm_log *log;
-} consume_args;
-
-static int consume_body(lk_db *db, void *arg, lk_err *err) {
-        consume_args *a = arg;
-        return lk_log_broadcast_consume(db, lk_chain_id(a->listener->o.chain), a->log, a->listener->o.job_id, err);
-}
-
 static int consume(lk_vrf_listener *l, const request *rq) {
         waiting_forget(l, rq->request_id);
         lk_err err = LK_ERR_INIT;
-        consume_args a = {l, rq->log};
-        int r = lk_store_tx(l->o.store, consume_body, &a, &err);
-        if (r == -EALREADY)
-                return 0;
+        int r = lk_log_broadcast_consume_now(l->o.store, lk_chain_id(l->o.chain), rq->log, l->o.job_id, &err);
         if (r < 0)
                 lk_log_error(l->o.log, "cannot record the log as consumed", LK_INT("job_id", l->o.job_id),
                              LK_ERROR(&err));

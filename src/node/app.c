@@ -158,7 +158,8 @@ static int add_chains(lk_app *app, const lk_app_options *options, lk_err *err) {
                                                          .keystore_password = password,
                                                          .log = options->log,
                                                          .resume = lk__evm_env_resume,
-                                                         .resume_arg = app->evm_env},
+                                                         .resume_arg = app->evm_env,
+                                                         .await_jobs = true},
                                      &chain, err);
                 if (r < 0)
                         return r;
@@ -181,7 +182,9 @@ static int add_jobs(lk_app *app, const lk_config *cfg, lk_log *log, lk_err *err)
                                                  .runner = app->runner,
                                                  .scheduler = app->scheduler,
                                                  .log = log,
-                                                 .evm = &evm},
+                                                 .evm = &evm,
+                                                 .jobs_started = lk__evm_env_jobs_started,
+                                                 .jobs_started_arg = app->evm_env},
                            &app->spawner, err);
         if (r < 0)
                 return r;

@@ -112,6 +112,12 @@ static int vrf_secret(void *arg, const lk_point *public_key, lk_scalar *ret, lk_
         return r;
 }
 
+void lk__evm_env_jobs_started(void *arg) {
+        lk__evm_env *env = arg;
+        for (size_t i = 0; i < env->chain_count; i++)
+                lk_log_broadcaster_dependents_ready(lk_chain_logs(env->chains[i]));
+}
+
 lk_pipeline_evm lk__evm_env_pipeline(lk__evm_env *env) {
         return (lk_pipeline_evm){.chain = chain_by_id, .vrf_secret = vrf_secret, .arg = env};
 }

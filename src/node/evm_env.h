@@ -21,6 +21,9 @@ void lk__evm_env_add_chain(lk__evm_env *env, lk_chain *chain);
 void lk__evm_env_set_runner(lk__evm_env *env, lk_runner *runner);
 /* For lk_runner_options.evm and the spawner (arg is env). */
 lk_pipeline_evm lk__evm_env_pipeline(lk__evm_env *env);
+/* The spawner's jobs_started: every chain's log broadcaster may take
+ * heads now.  arg is env. */
+void lk__evm_env_jobs_started(void *arg);
 /* An lk_txm_resume_fn; arg is env. */
 int lk__evm_env_resume(void *arg, const char *task_run_id, const char *receipt_json, const char *error);
 

@@ -9,6 +9,7 @@
 #include "lktest.h"
 #include "ganache.h"
 #include "test_node.h"
+#include "fixture_server.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -87,28 +88,40 @@ static json_t *harness(fixture *f, const char *command, const char *const *args)
         return doc;
 }
 
-/* A key made by the CLI in the node's keystore, funded by ganache's first
- * account (the harness's deploy funds it too). */
-static void make_key(fixture *f) {
-        const char *create[] = {"keys", "eth", "create", "--config", f->node.config, "--password", f->node.password,
+static uint64_t key_nonce(fixture *f) {
+        return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
+}
+
+/* The node's warnings and errors, not its whole log (the test runner
+ * shows a failure's last lines only). */
+static void print_problems(fixture *f) {
+        char *log = lktest_read_file(f->node.proc.log_path);
+        for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                if ((strstr(line, "level=warn") || strstr(line, "level=error")) && !strstr(line, "Health check"))
+                        fprintf(stderr, "%.300s\n", line);
+        lk_free(log);
+}
+
+/* linkd keys KIND create --json: the field of its answer into out. */
+static void create_key(fixture *f, const char *kind, const char *field, char *out, size_t size) {
+        const char *create[] = {"keys", kind, "create", "--config", f->node.config, "--password", f->node.password,
                                 "--json", NULL};
-        char *out = lktest_run_expect(create, 0, NULL);
-        json_t *created = lktest_json(out);
-        snprintf(f->address, sizeof f->address, "%s", json_string_value(json_object_get(created, "address")));
+        char *text = lktest_run_expect(create, 0, NULL);
+        json_t *created = lktest_json(text);
+        snprintf(out, size, "%s", json_string_value(json_object_get(created, field)));
         json_decref(created);
-        lk_free(out);
+        lk_free(text);
+}
+
+/* The node's Ethereum key (the harness's deploy funds it). */
+static void make_key(fixture *f) {
+        create_key(f, "eth", "address", f->address, sizeof f->address);
 }
 
 /* A VRF key made by the CLI, and its secret read back from an export as
  * an operator could, for the test's own predictions. */
 static void make_vrf_key(fixture *f) {
-        const char *create[] = {"keys", "vrf", "create", "--config", f->node.config, "--password", f->node.password,
-                                "--json", NULL};
-        char *out = lktest_run_expect(create, 0, NULL);
-        json_t *created = lktest_json(out);
-        snprintf(f->vrf_key, sizeof f->vrf_key, "%s", json_string_value(json_object_get(created, "id")));
-        json_decref(created);
-        lk_free(out);
+        create_key(f, "vrf", "id", f->vrf_key, sizeof f->vrf_key);
         char *export_password = lktest_write_file(f->node.dir, "export-password", "export-password-of-the-test\n");
         char *file = lk_asprintf("%s/vrf-export.json", f->node.dir);
         const char *export[] = {"keys", "vrf", "export", f->vrf_key, "--config", f->node.config, "--password",
@@ -199,12 +212,12 @@ static const char direct_job[] =
         "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
         " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
         " \"expiration\": $(decode_log.cancelExpiration), \"data\": $(encode_data)}>]\n"
-        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"%s\"]\n"
         "decode_log -> decode_cbor -> compute -> encode_data -> encode_tx -> submit\n"
         "\"\"\"\n";
 
-static void create_job(fixture *f, const char *min_payment) {
-        char *toml = lk_asprintf(direct_job, f->operator_address, min_payment, f->operator_address);
+static void create_job_waiting(fixture *f, const char *min_payment, const char *min_confirmations) {
+        char *toml = lk_asprintf(direct_job, f->operator_address, min_payment, f->operator_address, min_confirmations);
         json_t *body = json_pack("{ss}", "toml", toml);
         char *text = json_dumps(body, 0);
         lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
@@ -216,11 +229,17 @@ static void create_job(fixture *f, const char *min_payment) {
         lk_free(toml);
 }
 
+static void create_job(fixture *f, const char *min_payment) {
+        create_job_waiting(f, min_payment, "0");
+}
+
 /* The harness's status, polled until every request has its answer (or
  * the time is up). */
 static json_t *status_when_answered(fixture *f, size_t want) {
         json_t *st = NULL;
-        for (int tries = 0; tries < 120; tries++) {
+        /* generous: under make test's load an ASan node answers slowly */
+        lk_usec deadline = lk_now_monotonic() + 180 * LK_USEC_PER_SEC;
+        while (lk_now_monotonic() < deadline) {
                 json_decref(st);
                 st = harness(f, "status", NULL);
                 json_t *direct = json_object_get(st, "direct");
@@ -252,16 +271,279 @@ static void direct_request_round_trip(void **state) {
         assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
         free(text);
         json_decref(st);
+        /* the other encoding of the external job ID as specId: the UUID's 16 bytes */
+        const char *bytes_form[] = {"--job-id", JOB_ID, "--spec-id-form", "bytes", "--payment", "1000000000000000000",
+                                    "--int-param", "value=43", NULL};
+        json_decref(harness(f, "request-direct", bytes_form));
+        st = status_when_answered(f, 2);
+        direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredOnce")), 2);
+        assert_string_equal(json_string_value(json_object_get(direct, "lastValue")), "4300");
+        json_decref(st);
+}
+
+/* The job's one run, as GET /v2/jobs/1/runs shows it (a new reference). */
+static json_t *the_run(fixture *f) {
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "GET", "/v2/jobs/1/runs", NULL);
+        if (r.status != 200)
+                fail_msg("GET /v2/jobs/1/runs: %ld %s", r.status, r.body);
+        json_t *doc = lktest_json(r.body);
+        lktest_http_done(&r);
+        json_t *data = json_object_get(doc, "data");
+        if (json_array_size(data) != 1)
+                fail_msg("not one run: %s", json_dumps(doc, 0));
+        char path[64];
+        snprintf(path, sizeof path, "/v2/jobs/1/runs/%s", json_string_value(json_object_get(json_array_get(data, 0), "id")));
+        json_decref(doc);
+        r = lktest_node_call(&f->node, f->cookie, "GET", path, NULL);
+        if (r.status != 200)
+                fail_msg("GET %s: %ld %s", path, r.status, r.body);
+        doc = lktest_json(r.body);
+        lktest_http_done(&r);
+        json_t *attributes = json_incref(json_object_get(json_object_get(doc, "data"), "attributes"));
+        json_decref(doc);
+        return attributes;
+}
+
+static json_t *run_in_state(fixture *f, const char *state) {
+        json_t *run = NULL;
+        for (int tries = 0; tries < 200; tries++) {
+                json_decref(run);
+                run = the_run(f);
+                if (strcmp(json_string_value(json_object_get(run, "state")), state) == 0)
+                        return run;
+                usleep(50 * 1000);
+        }
+        fail_msg("the run stayed %s, not %s", json_string_value(json_object_get(run, "state")), state);
+        return NULL;
+}
+
+/* ethtx with minConfirmations = 2: the run suspends once the fulfilment
+ * is enqueued, and the transaction manager resumes it with the receipt
+ * once two blocks are on top of the receipt's; the task's output is the
+ * receipt. */
+static void the_run_waits_for_its_transaction(void **state) {
+        fixture *f = *state;
+        create_job_waiting(f, "100000000000000000", "2");
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--int-param", "value=5", NULL};
+        json_decref(harness(f, "request-direct", args));
+        json_decref(status_when_answered(f, 1));
+        json_decref(run_in_state(f, "suspended"));
+        const char *one[] = {"--blocks", "1", NULL};
+        json_decref(harness(f, "mine", one));
+        usleep(500 * 1000);
+        json_t *run = the_run(f);
+        assert_string_equal(json_string_value(json_object_get(run, "state")), "suspended"); /* one block: not yet */
+        json_decref(run);
+        json_decref(harness(f, "mine", one));
+        run = run_in_state(f, "completed");
+        json_t *task, *submit = NULL;
+        size_t i;
+        json_array_foreach(json_object_get(run, "taskRuns"), i, task)
+                if (strcmp(json_string_value(json_object_get(task, "dotId")), "submit") == 0)
+                        submit = task;
+        assert_non_null(submit);
+        char *output = json_dumps(json_object_get(submit, "output"), JSON_ENCODE_ANY);
+        if (!strstr(output, "\\\"status\\\":\\\"0x1\\\"") && !strstr(output, "\"status\":\"0x1\""))
+                fail_msg("the submit task's output is not a successful receipt: %s", output);
+        free(output);
+        json_decref(run);
+}
+
+/* ---- the rules: payment, requesters, cancellation; multi-word ---- */
+
+#define JOB_2 "b6bd25f9-8730-4837-92a2-2bf164ad930f"
+
+static void create_toml(fixture *f, const char *toml) {
+        json_t *body = json_pack("{ss}", "toml", toml);
+        char *text = json_dumps(body, 0);
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
+        if (r.status != 200)
+                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
+        lktest_http_done(&r);
+        free(text);
+        json_decref(body);
+}
+
+static const char rules_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"%s\"\n"
+        "requesters = [\"%s\"]\n"
+        "minContractPaymentLinkJuels = \"500000000000000000\"\n"
+        "observationSource = \"\"\"\n"
+        "decode_log [type=ethabidecodelog\n"
+        "  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, "
+        "address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)\"\n"
+        "  data=\"$(jobRun.logData)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "encode_tx [type=ethabiencode\n"
+        "  abi=\"fulfillOracleRequest(bytes32 requestId, uint256 payment, address callbackAddress, "
+        "bytes4 callbackFunctionId, uint256 expiration, bytes32 data)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
+        " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
+        " \"expiration\": $(decode_log.cancelExpiration), \"data\": \"0x000000000000000000000000000000000000000000000000000000000000007b\"}>]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "decode_log -> encode_tx -> submit\n"
+        "\"\"\"\n";
+
+static const char *deployed(fixture *f, const char *field, char out[static 43]) {
+        char *text = lktest_read_file(f->deploy_file);
+        json_t *d = lktest_json(text);
+        snprintf(out, 43, "%s", json_string_value(json_object_get(d, field)));
+        json_decref(d);
+        lk_free(text);
+        return out;
+}
+
+static bool node_logged(fixture *f, const char *needle) {
+        char *log = lktest_read_file(f->node.proc.log_path);
+        bool found = log && strstr(log, needle);
+        lk_free(log);
+        return found;
+}
+
+static void wait_logged(fixture *f, const char *needle) {
+        for (int tries = 0; tries < 400 && !node_logged(f, needle); tries++)
+                usleep(50 * 1000);
+        if (!node_logged(f, needle)) {
+                print_problems(f);
+                fail_msg("the node never logged \"%s\"", needle);
+        }
+}
+
+/* A payment below minContractPaymentLinkJuels and a requester outside
+ * requesters are rejected (and logged); a request within both is
+ * answered. */
+static void payment_and_requester_rules(void **state) {
+        fixture *f = *state;
+        char consumer[43];
+        deployed(f, "directConsumer", consumer);
+        char *allowed = lk_asprintf(rules_job, f->operator_address, JOB_ID, consumer, f->operator_address);
+        char *others = lk_asprintf(rules_job, f->operator_address, JOB_2, "0x000000000000000000000000000000000000dEaD",
+                                   f->operator_address);
+        create_toml(f, allowed);
+        create_toml(f, others);
+        const char *cheap[] = {"--job-id", JOB_ID, "--payment", "100000000000000000", NULL};
+        json_decref(harness(f, "request-direct", cheap));
+        wait_logged(f, "Rejected run for insufficient payment");
+        const char *stranger[] = {"--job-id", JOB_2, "--payment", "1000000000000000000", NULL};
+        json_decref(harness(f, "request-direct", stranger));
+        wait_logged(f, "Rejected run for invalid requester");
+        const char *paying[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", NULL};
+        json_decref(harness(f, "request-direct", paying));
+        json_t *st = status_when_answered(f, 1);
+        json_t *direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "requests")), 3);
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), 1);
+        assert_string_equal(json_string_value(json_object_get(direct, "lastValue")), "123");
+        assert_int_equal(key_nonce(f), 1);
+        json_decref(st);
+        lk_free(allowed);
+        lk_free(others);
+}
+
+static const char slow_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"" JOB_ID "\"\n"
+        "observationSource = \"\"\"\n"
+        "slow [type=http method=GET url=\"%s\"]\n"
+        "submit [type=ethtx to=\"%s\" data=\"0x01\" minConfirmations=\"0\"]\n"
+        "slow -> submit\n"
+        "\"\"\"\n";
+
+/* A CancelOracleRequest for a request whose run is still executing (an
+ * http task waiting on a slow server) cancels the run: it ends errored,
+ * its ethtx never runs, nothing is sent. */
+static void cancel_cancels_the_run_in_flight(void **state) {
+        fixture *f = *state;
+        lkfx_server *slow = lkfx_start();
+        char *url = lkfx_url(slow, "/slow?ms=60000");
+        char *toml = lk_asprintf(slow_job, f->operator_address, url, f->operator_address);
+        create_toml(f, toml);
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", NULL};
+        json_t *sent = harness(f, "request-direct", args);
+        const char *request_id = json_string_value(json_array_get(json_object_get(sent, "requestIds"), 0));
+        json_decref(run_in_state(f, "running"));
+        for (int tries = 0; tries < 200 && lkfx_hits(slow, "/slow") == 0; tries++)
+                usleep(25 * 1000);
+        const char *cancel[] = {"--request-id", request_id, NULL};
+        json_decref(harness(f, "cancel-direct", cancel));
+        json_t *run = run_in_state(f, "errored");
+        json_t *task;
+        size_t i;
+        bool submit_cancelled = false;
+        json_array_foreach(json_object_get(run, "taskRuns"), i, task)
+                if (strcmp(json_string_value(json_object_get(task, "dotId")), "submit") == 0)
+                        submit_cancelled = strcmp(json_string_value(json_object_get(task, "error")), "context canceled") == 0;
+        assert_true(submit_cancelled);
+        json_decref(run);
+        json_t *st = harness(f, "status", NULL);
+        json_t *direct = json_object_get(st, "direct");
+        assert_int_equal(json_integer_value(json_object_get(direct, "cancelled")), 1);
+        assert_int_equal(json_integer_value(json_object_get(direct, "responses")), 0);
+        assert_int_equal(key_nonce(f), 0);
+        json_decref(st);
+        json_decref(sent);
+        lk_free(toml);
+        free(url); /* lkfx_url's is malloc(3)'s */
+        lkfx_stop(slow);
+}
+
+static const char multiword_job[] =
+        "type = \"directrequest\"\n"
+        "schemaVersion = 1\n"
+        "contractAddress = \"%s\"\n"
+        "externalJobID = \"" JOB_ID "\"\n"
+        "observationSource = \"\"\"\n"
+        "decode_log [type=ethabidecodelog\n"
+        "  abi=\"OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, "
+        "address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)\"\n"
+        "  data=\"$(jobRun.logData)\" topics=\"$(jobRun.logTopics)\"]\n"
+        "decode_cbor [type=cborparse data=\"$(decode_log.data)\"]\n"
+        "usd [type=multiply input=\"$(decode_cbor.usd)\" times=\"100\"]\n"
+        "eur [type=multiply input=\"$(decode_cbor.eur)\" times=\"100\"]\n"
+        "jpy [type=multiply input=\"$(decode_cbor.jpy)\" times=\"100\"]\n"
+        "encode_mwr [type=ethabiencode abi=\"(bytes32 requestId, uint256 usd, uint256 eur, uint256 jpy)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"usd\": $(usd), \"eur\": $(eur), \"jpy\": $(jpy)}>]\n"
+        "encode_tx [type=ethabiencode\n"
+        "  abi=\"fulfillOracleRequest2(bytes32 requestId, uint256 payment, address callbackAddress, "
+        "bytes4 callbackFunctionId, uint256 expiration, bytes calldata data)\"\n"
+        "  data=<{\"requestId\": $(decode_log.requestId), \"payment\": $(decode_log.payment),"
+        " \"callbackAddress\": $(decode_log.callbackAddr), \"callbackFunctionId\": $(decode_log.callbackFunctionId),"
+        " \"expiration\": $(decode_log.cancelExpiration), \"data\": $(encode_mwr)}>]\n"
+        "submit [type=ethtx to=\"%s\" data=\"$(encode_tx)\" gasLimit=\"1000000\" minConfirmations=\"0\"]\n"
+        "decode_log -> decode_cbor -> usd -> encode_mwr\n"
+        "decode_cbor -> eur -> encode_mwr\n"
+        "decode_cbor -> jpy -> encode_mwr\n"
+        "encode_mwr -> encode_tx -> submit\n"
+        "\"\"\"\n";
+
+/* Chainlink's multi-word response: fulfillOracleRequest2 with three
+ * values fanned out and in again; the consumer stores each. */
+static void multiword_round_trip(void **state) {
+        fixture *f = *state;
+        char *toml = lk_asprintf(multiword_job, f->operator_address, f->operator_address);
+        create_toml(f, toml);
+        const char *args[] = {"--job-id", JOB_ID, "--payment", "1000000000000000000", "--multiword",
+                              "--int-param", "usd=11", "--int-param", "eur=22", "--int-param", "jpy=33", NULL};
+        json_decref(harness(f, "request-direct", args));
+        json_t *st = status_when_answered(f, 1);
+        json_t *direct = json_object_get(st, "direct");
+        assert_string_equal(json_string_value(json_object_get(direct, "usd")), "1100");
+        assert_string_equal(json_string_value(json_object_get(direct, "eur")), "2200");
+        assert_string_equal(json_string_value(json_object_get(direct, "jpy")), "3300");
+        assert_int_equal(json_integer_value(json_object_get(direct, "answeredOnce")), 1);
+        json_decref(st);
+        lk_free(toml);
 }
 
 /* ---- exactly once across kills ---- */
 
 #define REQUESTS 100
 #define KILLS 8
-
-static uint64_t key_nonce(fixture *f) {
-        return lktest_rpc_quantity(f->rpc, "eth_getTransactionCount", json_pack("[ss]", f->address, "latest"));
-}
 
 static int count_lines(const char *text, const char *needle) {
         int n = 0;
@@ -317,11 +599,10 @@ static void each_request_answered_once_across_kills(void **state) {
         json_t *direct = json_object_get(st, "direct");
         char *text = json_dumps(direct, JSON_INDENT(1));
         if (json_integer_value(json_object_get(direct, "answeredOnce")) != REQUESTS) {
-                char *log = lktest_read_file(f->node.proc.log_path);
                 json_t *brief = json_copy(direct);
                 json_object_del(brief, "byRequest");
                 char *summary = json_dumps(brief, JSON_INDENT(1));
-                fprintf(stderr, "the node's log:\n%s\n", log ? log : "");
+                print_problems(f);
                 fail_msg("not every request answered once:\n%s", summary);
         }
         assert_int_equal(json_integer_value(json_object_get(direct, "answeredMoreThanOnce")), 0);
@@ -405,7 +686,8 @@ static json_t *predicted_words(fixture *f, const char *pre_seed_decimal, const c
 
 static json_t *vrf_status_when_answered(fixture *f, size_t want) {
         json_t *st = NULL;
-        for (int tries = 0; tries < 120; tries++) {
+        lk_usec deadline = lk_now_monotonic() + 180 * LK_USEC_PER_SEC;
+        while (lk_now_monotonic() < deadline) {
                 json_decref(st);
                 st = harness(f, "status", NULL);
                 if (json_integer_value(json_object_get(json_object_get(st, "vrf"), "callbacks")) >= (json_int_t)want)
@@ -496,6 +778,10 @@ static void vrf_request_reorganised_out_then_back(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(the_run_waits_for_its_transaction, setup, teardown),
+                cmocka_unit_test_setup_teardown(payment_and_requester_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(cancel_cancels_the_run_in_flight, setup, teardown),
+                cmocka_unit_test_setup_teardown(multiword_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
                 cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),

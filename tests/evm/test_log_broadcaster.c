@@ -101,7 +101,13 @@ static int on_log(void *arg, const lk_evm_log *log) {
 
 /* A tracker and a broadcaster, as a chain's services, keeping depth
  * heads and looking back as far on the first. */
+static node start_awaiting(fixture *f, int64_t depth, bool await_dependents);
+
 static node start(fixture *f, int64_t depth) {
+        return start_awaiting(f, depth, false);
+}
+
+static node start_awaiting(fixture *f, int64_t depth, bool await_dependents) {
         node n = {NULL, NULL};
         lk_err err = LK_ERR_INIT;
         lk_head_tracker_options to = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
@@ -109,7 +115,8 @@ static node start(fixture *f, int64_t depth) {
         if (lk_head_tracker_new(&to, &n.heads, &err) < 0)
                 fail_msg("%s", err.msg);
         lk_log_broadcaster_options bo = {.chain_id = LKTEST_GANACHE_CHAIN_ID, .rpc = f->pool, .store = f->db->store,
-                                         .heads = n.heads, .finality_depth = depth};
+                                         .heads = n.heads, .finality_depth = depth,
+                                         .await_dependents = await_dependents};
         if (lk_log_broadcaster_new(&bo, &n.logs, &err) < 0)
                 fail_msg("%s", err.msg);
         lk_head_tracker_subscribe(n.heads, lk_log_broadcaster_on_head, n.logs);
@@ -275,6 +282,27 @@ static void a_restart_looks_back_to_logs_not_consumed(void **state) {
         stop(&f->running);
 }
 
+/* A job that subscribes after the chain started still gets the logs its
+ * node missed while down: the broadcaster takes no head before its
+ * dependents are ready (on an idle chain no later head would come). */
+static void heads_wait_for_the_dependents(void **state) {
+        fixture *f = *state;
+        uint8_t topic[32] = {0};
+        topic[31] = 4;
+        uint64_t block = lktest_ganache_emit(f->rpc, f->logger, topic);
+        node n = start_awaiting(f, 50, true);
+        lk_err err = LK_ERR_INIT;
+        assert_int_equal(lk_service_start(lk_head_tracker_service(n.heads), NULL, &err), 0);
+        usleep(500 * 1000); /* heads come and are not taken */
+        lk_log_subscription sub = {.min_confirmations = 1, .job_id = JOB, .fn = on_log, .arg = f};
+        memcpy(sub.address, f->logger, 20);
+        assert_true(lk_log_broadcaster_subscribe(n.logs, &sub, &err) > 0);
+        lk_log_broadcaster_dependents_ready(n.logs);
+        wait_delivered(f, 1);
+        assert_int_equal(f->last_block, block);
+        stop(&f->running);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_prestate_setup_teardown(exactly_once_across_reorgs_and_restarts, setup, teardown,
@@ -287,6 +315,8 @@ int main(void) {
                                                          &lktest_sqlite_backend),
                 cmocka_unit_test_prestate_setup_teardown(a_restart_looks_back_to_logs_not_consumed, setup, teardown,
                                                          &lktest_postgres_backend),
+                cmocka_unit_test_prestate_setup_teardown(heads_wait_for_the_dependents, setup, teardown,
+                                                         &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

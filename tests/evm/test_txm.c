@@ -550,6 +550,40 @@ static void a_failed_transaction_fails_the_waiting_task_run(void **state) {
         handed_done(&h);
 }
 
+/* A transaction that reverts: failOnRevert makes it the task's error,
+ * else the task gets the receipt with its status 0. */
+static void a_revert_fails_the_task_run_that_asked(void **state) {
+        fixture *f = *state;
+        /* deployed from the manager's key before the manager owns its nonces */
+        static const uint8_t reverts[] = {0x60, 0x00, 0x60, 0x00, 0xfd}; /* PUSH1 0 PUSH1 0 REVERT */
+        uint8_t reverter[20];
+        lktest_ganache_deploy(f->rpc, reverts, sizeof reverts, reverter);
+        handed h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        lk_txm *m = start_resuming_txm(f, &h);
+        for (int fail = 1; fail >= 0; fail--) {
+                lk_txm_request rq = {.idempotency_key = fail ? "fails" : "passes", .gas_limit = 100000,
+                                     .pipeline_task_run_id = fail ? TASK_A : TASK_B, .min_confirmations = 1,
+                                     .fail_on_revert = fail};
+                memcpy(rq.from, f->key.address, 20);
+                memcpy(rq.to, reverter, 20);
+                int64_t id = 0;
+                lk_err err = LK_ERR_INIT;
+                assert_int_equal(lk_txm_enqueue(m, &rq, &id, NULL, &err), 0);
+                lk_txm_status s = wait_state(f, id, "confirmed");
+                assert_true(s.reverted);
+                lktest_ganache_mine(f->rpc, 1, 0);
+        }
+        wait_handed(&h, 2);
+        assert_string_equal(h.task_run_id[0], TASK_A);
+        assert_null(h.receipt[0]);
+        assert_non_null(strstr(h.error[0], "reverted on-chain"));
+        assert_string_equal(h.task_run_id[1], TASK_B);
+        assert_null(h.error[1]);
+        assert_non_null(strstr(h.receipt[1], "\"status\":\"0x0\""));
+        stop_txm(f);
+        handed_done(&h);
+}
+
 #define BOTH(test, set_up)                                                                                         \
         cmocka_unit_test_prestate_setup_teardown(test, set_up, teardown, &lktest_sqlite_backend),                 \
                 cmocka_unit_test_prestate_setup_teardown(test, set_up, teardown, &lktest_postgres_backend)
@@ -572,6 +606,8 @@ int main(void) {
                 BOTH(hands_the_receipt_to_the_waiting_task_run, setup),
                 cmocka_unit_test_prestate_setup_teardown(a_failed_transaction_fails_the_waiting_task_run, setup,
                                                          teardown, &lktest_sqlite_backend),
+                cmocka_unit_test_prestate_setup_teardown(a_revert_fails_the_task_run_that_asked, setup, teardown,
+                                                         &lktest_sqlite_backend),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

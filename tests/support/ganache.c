@@ -139,18 +139,25 @@ static json_t *send_and_mine(lk_rpc *rpc, lk_tx *tx) {
         return receipt;
 }
 
-/* PUSH1 0 CALLDATALOAD PUSH1 0 PUSH1 0 LOG1 STOP, behind init code that
- * copies those nine bytes into memory and returns them. */
-static const uint8_t logger_code[] = {0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x09, 0x60, 0x00,
-                                      0xf3, 0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00};
-
-void lktest_ganache_deploy_logger(lk_rpc *rpc, uint8_t ret_address[static 20]) {
-        lk_tx deploy = {.gas_limit = 100000, .data = logger_code, .data_len = sizeof logger_code};
+void lktest_ganache_deploy(lk_rpc *rpc, const uint8_t *runtime, size_t len, uint8_t ret_address[static 20]) {
+        /* PUSH1 len PUSH1 12 PUSH1 0 CODECOPY PUSH1 len PUSH1 0 RETURN: the
+         * runtime code after these 12 bytes */
+        if (len > 255)
+                fail_msg("deploy: runtime code of %zu bytes", len);
+        uint8_t code[12 + 255] = {0x60, (uint8_t)len, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, (uint8_t)len, 0x60, 0x00, 0xf3};
+        memcpy(code + 12, runtime, len);
+        lk_tx deploy = {.gas_limit = 200000, .data = code, .data_len = 12 + len};
         json_t *receipt = send_and_mine(rpc, &deploy);
         lk_err err = LK_ERR_INIT;
         if (lk_rpc_data(json_object_get(receipt, "contractAddress"), ret_address, 20, &err) < 0)
                 fail_msg("deploy: %s", err.msg);
         json_decref(receipt);
+}
+
+void lktest_ganache_deploy_logger(lk_rpc *rpc, uint8_t ret_address[static 20]) {
+        /* PUSH1 0 CALLDATALOAD PUSH1 0 PUSH1 0 LOG1 STOP */
+        static const uint8_t logger[] = {0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00};
+        lktest_ganache_deploy(rpc, logger, sizeof logger, ret_address);
 }
 
 uint64_t lktest_ganache_emit(lk_rpc *rpc, const uint8_t logger[static 20], const uint8_t topic[static 32]) {

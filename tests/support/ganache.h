@@ -38,6 +38,9 @@ lk_rpc_pool *lktest_pool_of(const char *name, const char *url, int64_t chain_id,
 /* method(params) (params stolen) as a QUANTITY; fails the test otherwise. */
 uint64_t lktest_rpc_quantity(lk_rpc *rpc, const char *method, json_t *params);
 
+/* A contract of the given runtime code (at most 255 bytes), deployed by
+ * ganache's first account; its address into ret. */
+void lktest_ganache_deploy(lk_rpc *rpc, const uint8_t *runtime, size_t len, uint8_t ret_address[static 20]);
 /* A contract of nine bytes that logs one topic, the first word of its
  * call data, deployed by ganache's first account; its address into ret. */
 void lktest_ganache_deploy_logger(lk_rpc *rpc, uint8_t ret_address[static 20]);
