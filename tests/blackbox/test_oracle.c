@@ -139,7 +139,9 @@ static void make_vrf_key(fixture *f) {
         lk_free(export_password);
 }
 
-static int setup_with(void **state, bool vrf) {
+/* vrf: with a VRF key registered on the coordinator; subscription_link:
+ * the LINK the VRF subscription gets (NULL: the harness's default). */
+static int setup_with(void **state, bool vrf, const char *subscription_link) {
         fixture *f = lk_calloc(1, sizeof *f);
         lktest_ganache_start(&f->ganache);
         lk_err err = LK_ERR_INIT;
@@ -153,8 +155,16 @@ static int setup_with(void **state, bool vrf) {
         if (vrf)
                 make_vrf_key(f);
         f->deploy_file = lk_asprintf("%s/deploy.json", f->node.dir);
-        const char *args[] = {"--oracle-address", f->address, "--out", f->deploy_file,
-                              vrf ? "--vrf-public-key" : NULL, f->vrf_key, NULL};
+        const char *args[10] = {"--oracle-address", f->address, "--out", f->deploy_file};
+        size_t n = 4;
+        if (vrf) {
+                args[n++] = "--vrf-public-key";
+                args[n++] = f->vrf_key;
+        }
+        if (subscription_link) {
+                args[n++] = "--subscription-link";
+                args[n++] = subscription_link;
+        }
         json_t *d = harness(f, "deploy", args);
         const char *op = json_string_value(json_object_get(d, "operator"));
         const char *coordinator = json_string_value(json_object_get(d, "vrfCoordinator"));
@@ -170,11 +180,15 @@ static int setup_with(void **state, bool vrf) {
 }
 
 static int setup(void **state) {
-        return setup_with(state, false);
+        return setup_with(state, false, NULL);
 }
 
 static int setup_vrf(void **state) {
-        return setup_with(state, true);
+        return setup_with(state, true, NULL);
+}
+
+static int setup_vrf_unfunded(void **state) {
+        return setup_with(state, true, "0");
 }
 
 static int teardown(void **state) {
@@ -624,7 +638,7 @@ static const char vrf_job[] =
         "publicKey = \"%s\"\n"
         "minIncomingConfirmations = 1\n"
         "fromAddresses = [\"%s\"]\n"
-        "requestTimeout = \"1h\"\n"
+        "requestTimeout = \"%s\"\n"
         "observationSource = \"\"\"\n"
         "decode_log [type=ethabidecodelog\n"
         "  abi=\"RandomWordsRequested(bytes32 indexed keyHash,uint256 requestId,uint256 preSeed,uint64 indexed subId,"
@@ -638,9 +652,9 @@ static const char vrf_job[] =
         "decode_log -> vrf -> estimate_gas -> simulate\n"
         "\"\"\"\n";
 
-static void create_vrf_job(fixture *f) {
-        char *toml = lk_asprintf(vrf_job, f->coordinator_address, f->vrf_key, f->address, f->coordinator_address,
-                                 f->coordinator_address);
+static void create_vrf_job_timing_out(fixture *f, const char *request_timeout) {
+        char *toml = lk_asprintf(vrf_job, f->coordinator_address, f->vrf_key, f->address, request_timeout,
+                                 f->coordinator_address, f->coordinator_address);
         json_t *body = json_pack("{ss}", "toml", toml);
         char *text = json_dumps(body, 0);
         lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
@@ -650,6 +664,10 @@ static void create_vrf_job(fixture *f) {
         free(text);
         json_decref(body);
         lk_free(toml);
+}
+
+static void create_vrf_job(fixture *f) {
+        create_vrf_job_timing_out(f, "1h");
 }
 
 /* The random words the coordinator must deliver for a request, as linkd's
@@ -775,6 +793,30 @@ static void vrf_request_reorganised_out_then_back(void **state) {
         json_decref(again);
 }
 
+/* A request the coordinator would refuse to fulfil (its subscription has
+ * no LINK: the simulation reverts) is tried again with each head until
+ * the job's requestTimeout, then given up, logged and consumed; nothing
+ * is ever sent. */
+static void vrf_request_given_up_after_its_timeout(void **state) {
+        fixture *f = *state;
+        create_vrf_job_timing_out(f, "3s");
+        json_decref(harness(f, "request-vrf", NULL));
+        const char *one[] = {"--blocks", "1", NULL};
+        for (int tries = 0; tries < 120 && !node_logged(f, "VRF request timed out"); tries++) {
+                json_decref(harness(f, "mine", one)); /* the heads it is tried again with */
+                usleep(250 * 1000);
+        }
+        if (!node_logged(f, "VRF request timed out")) {
+                print_problems(f);
+                fail_msg("the request was never given up");
+        }
+        assert_true(node_logged(f, "VRF request not answered yet"));
+        json_t *st = harness(f, "status", NULL);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "vrf"), "fulfilments")), 0);
+        json_decref(st);
+        assert_int_equal(key_nonce(f), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
@@ -785,6 +827,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(each_request_answered_once_across_kills, setup, teardown),
                 cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),
+                cmocka_unit_test_setup_teardown(vrf_request_given_up_after_its_timeout, setup_vrf_unfunded, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
