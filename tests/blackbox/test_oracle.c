@@ -817,6 +817,35 @@ static void vrf_request_given_up_after_its_timeout(void **state) {
         assert_int_equal(key_nonce(f), 0);
 }
 
+/* A request the chain says is fulfilled already (its commitment cleared)
+ * is skipped: here the node lost its record of having answered it (its
+ * consumption and where its logs were, as a restore from an old backup
+ * would), hears the request again, asks the coordinator and sends
+ * nothing. */
+static void vrf_request_already_fulfilled_is_skipped(void **state) {
+        fixture *f = *state;
+        create_vrf_job(f);
+        json_decref(harness(f, "request-vrf", NULL));
+        const char *one[] = {"--blocks", "1", NULL};
+        json_decref(harness(f, "mine", one));
+        json_decref(vrf_status_when_answered(f, 1));
+        lktest_node_stop(&f->node);
+        char *db = lk_asprintf("%s/root/linkd.db", f->node.dir);
+        const char *forget[] = {db, "DELETE FROM log_broadcasts; UPDATE log_broadcasts_pending SET block_number = 0;",
+                                NULL};
+        char *err_text = NULL;
+        if (lktest_run_program("sqlite3", forget, NULL, NULL, &err_text) != 0)
+                fail_msg("sqlite3: %s", err_text ? err_text : "");
+        lk_free(err_text);
+        lk_free(db);
+        lktest_node_start(&f->node);
+        wait_logged(f, "VRF request already fulfilled");
+        json_t *st = harness(f, "status", NULL);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "vrf"), "fulfilments")), 1);
+        json_decref(st);
+        assert_int_equal(key_nonce(f), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(direct_request_round_trip, setup, teardown),
@@ -828,6 +857,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(vrf_round_trip, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_reorganised_out_then_back, setup_vrf, teardown),
                 cmocka_unit_test_setup_teardown(vrf_request_given_up_after_its_timeout, setup_vrf_unfunded, teardown),
+                cmocka_unit_test_setup_teardown(vrf_request_already_fulfilled_is_skipped, setup_vrf, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
