@@ -159,6 +159,10 @@ int lk_job_spec_parse(const char *toml, size_t len, const lk_job_spec_parse_opti
 /* Accepts NULL; returns NULL. */
 lk_job_spec *lk_job_spec_free(lk_job_spec *spec);
 
+/* The jobSpec variables of a run of the job stored as job_id (Chainlink's
+ * databaseID, externalJobID, name): a new map. */
+lk_value *lk_job_spec_vars(int64_t job_id, const lk_job_spec *spec);
+
 /* Whether s is "0x" + 40 hex digits exactly in EIP-55 checksum case. */
 bool lk_job_address_is_eip55(const char *s);
 

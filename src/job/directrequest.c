@@ -274,14 +274,14 @@ static int start_run(lk_directrequest *l, const lk_evm_log *log, const uint8_t *
 static int on_request(lk_directrequest *l, const lk_evm_log *log) {
         if (memcmp(log->topics[1], l->spec_topics[0], 32) != 0 && memcmp(log->topics[1], l->spec_topics[1], 32) != 0)
                 return 0; /* another job's */
-        size_t hex_len = strlen(log->data_hex) - 2, len = hex_len / 2;
+        size_t len = (strlen(log->data_hex) - 2) / 2;
         uint8_t *data = lk_malloc(len ? len : 1);
-        for (size_t i = 0; i < len; i++)
-                data[i] = (uint8_t)(lk_hex_digit(log->data_hex[2 + 2 * i]) << 4 | lk_hex_digit(log->data_hex[3 + 2 * i]));
         lk_value *fields = NULL;
         lk_err err = LK_ERR_INIT;
         int r;
-        if (lk_abi_decode(l->data_type, data, len, 0, &fields, NULL, &err) < 0) {
+        if (!lk_hex_decode_prefixed(log->data_hex, data, len))
+                lk_err_set(&err, -EPROTO, "the log's data is not whole bytes of hex");
+        if (lk_err_is_set(&err) || lk_abi_decode(l->data_type, data, len, 0, &fields, NULL, &err) < 0) {
                 lk_log_error(l->o.log, "cannot decode an OracleRequest log", LK_INT("job_id", l->o.job_id),
                              LK_INT("block", (int64_t)log->block_number), LK_ERROR(&err));
                 r = consume(l, log);
@@ -354,14 +354,6 @@ static int min_payment(lk_directrequest *l, lk_err *err) {
         return 0;
 }
 
-static lk_value *job_spec_vars(const lk_directrequest_options *o) {
-        lk_value *v = lk_value_map();
-        lk_value_map_put(v, "databaseID", 10, lk_value_int64(o->job_id));
-        lk_value_map_put(v, "externalJobID", 13, lk_value_string(o->spec->external_job_id, SIZE_MAX));
-        lk_value_map_put(v, "name", 4, lk_value_string(o->spec->name ? o->spec->name : "", SIZE_MAX));
-        return v;
-}
-
 int lk_directrequest_start(const lk_directrequest_options *o, lk_directrequest **ret, lk_err *err) {
         lk_directrequest *l = lk_calloc(1, sizeof *l);
         l->o = *o;
@@ -373,7 +365,7 @@ int lk_directrequest_start(const lk_directrequest_options *o, lk_directrequest *
         lk_keccak256(oracle_request_event, sizeof oracle_request_event - 1, l->topics[0]);
         lk_keccak256(cancel_event, sizeof cancel_event - 1, l->topics[1]);
         spec_topics(o->spec->external_job_id, l->spec_topics);
-        l->job_spec_vars = job_spec_vars(o);
+        l->job_spec_vars = lk_job_spec_vars(o->job_id, o->spec);
         int r = min_payment(l, err);
         if (r == 0)
                 r = lk_abi_types_parse(oracle_request_data, sizeof oracle_request_data - 1, &l->data_type, err);

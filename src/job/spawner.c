@@ -86,14 +86,6 @@ static active_job *take_active(lk_spawner *sp, int64_t id) {
 
 /* ---- runs ---- */
 
-static lk_value *job_spec_vars(const active_job *job) {
-        lk_value *v = lk_value_map();
-        lk_value_map_put(v, "databaseID", 10, lk_value_int64(job->id));
-        lk_value_map_put(v, "externalJobID", 13, lk_value_string(job->spec->external_job_id, SIZE_MAX));
-        lk_value_map_put(v, "name", 4, lk_value_string(job->spec->name ? job->spec->name : "", SIZE_MAX));
-        return v;
-}
-
 /* A new reference to the job's pipeline and its jobSpec vars, or -ENOENT,
  * or -EINVAL for a job of another type. */
 static int find_runnable(lk_spawner *sp, int64_t id, lk_job_type type, lk_pipeline_spec **ret_pipeline,
@@ -110,7 +102,7 @@ static int find_runnable(lk_spawner *sp, int64_t id, lk_job_type type, lk_pipeli
                         break;
                 }
                 *ret_pipeline = lk_pipeline_spec_ref(job->pipeline);
-                *ret_job_spec_vars = job_spec_vars(job);
+                *ret_job_spec_vars = lk_job_spec_vars(job->id, job->spec);
                 r = 0;
                 break;
         }
@@ -144,7 +136,7 @@ static void cron_fire(void *arg, int64_t job_id, int64_t scheduled) {
         lk_spawner *sp = job->spawner;
         lk_value *job_run = lk_value_map();
         lk_value_map_put(job_run, "meta", 4, lk_value_map());
-        lk_value *vars = run_vars(job_spec_vars(job), job_run);
+        lk_value *vars = run_vars(lk_job_spec_vars(job->id, job->spec), job_run);
         cron_run *c = lk_malloc(sizeof *c);
         *c = (cron_run){sp, job_id};
         lk_err err = LK_ERR_INIT;

@@ -743,3 +743,11 @@ int lk_job_spec_parse(const char *toml, size_t len, const lk_job_spec_parse_opti
         lk_job_errors_done(&errors);
         return r;
 }
+
+lk_value *lk_job_spec_vars(int64_t job_id, const lk_job_spec *spec) {
+        lk_value *v = lk_value_map();
+        lk_value_map_put(v, "databaseID", 10, lk_value_int64(job_id));
+        lk_value_map_put(v, "externalJobID", 13, lk_value_string(spec->external_job_id, SIZE_MAX));
+        lk_value_map_put(v, "name", 4, lk_value_string(spec->name ? spec->name : "", SIZE_MAX));
+        return v;
+}

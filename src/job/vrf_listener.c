@@ -28,7 +28,7 @@
 
 static const char requested_event[] =
         "RandomWordsRequested(bytes32,uint256,uint256,uint64,uint16,uint32,uint32,address)";
-static const char get_commitment[] = "getCommitment(uint256)";
+static const char get_commitment_signature[] = "getCommitment(uint256)";
 
 /* A request seen but not answered yet: since when, for requestTimeout. */
 typedef struct waiting {
@@ -40,6 +40,7 @@ struct lk_vrf_listener {
         lk_vrf_listener_options o;
         int subscription;
         uint8_t topic[32];
+        uint8_t get_commitment[32]; /* keccak of its signature; the selector is the first 4 bytes */
         uint8_t key_hash[32];
         uint8_t coordinator[20];
         uint8_t from[64][LK_ADDRESS_LEN];
@@ -107,9 +108,7 @@ static void waiting_forget(lk_vrf_listener *l, const uint8_t request_id[static 3
  * it is fulfilled. */
 static int still_pending(lk_vrf_listener *l, const request *rq, bool *ret, lk_err *err) {
         uint8_t call[4 + 32];
-        uint8_t selector[32];
-        lk_keccak256(get_commitment, sizeof get_commitment - 1, selector);
-        memcpy(call, selector, 4);
+        memcpy(call, l->get_commitment, 4);
         memcpy(call + 4, rq->request_id, 32);
         json_t *result = NULL;
         int r = lk_rpc_pool_call(lk_chain_rpc(l->o.chain), "eth_call",
@@ -297,10 +296,7 @@ static int on_log(void *arg, const lk_evm_log *log) {
 
 static lk_value *job_spec_vars(const lk_vrf_listener_options *o) {
         const lk_job_vrf *vrf = &o->spec->u.vrf;
-        lk_value *v = lk_value_map();
-        lk_value_map_put(v, "databaseID", 10, lk_value_int64(o->job_id));
-        lk_value_map_put(v, "externalJobID", 13, lk_value_string(o->spec->external_job_id, SIZE_MAX));
-        lk_value_map_put(v, "name", 4, lk_value_string(o->spec->name ? o->spec->name : "", SIZE_MAX));
+        lk_value *v = lk_job_spec_vars(o->job_id, o->spec);
         uint8_t key[LK_POINT_SHORT_LEN];
         lk_hex_decode_prefixed(vrf->public_key, key, sizeof key);
         lk_value_map_put(v, "publicKey", 9, lk_value_bytes(key, sizeof key));
@@ -333,6 +329,7 @@ int lk_vrf_listener_start(const lk_vrf_listener_options *o, lk_vrf_listener **re
         l->o = *o;
         lk_pipeline_spec_ref(o->pipeline);
         lk_keccak256(requested_event, sizeof requested_event - 1, l->topic);
+        lk_keccak256(get_commitment_signature, sizeof get_commitment_signature - 1, l->get_commitment);
         int r = read_spec(l, err);
         if (r == 0) {
                 l->job_spec_vars = job_spec_vars(o);

@@ -204,6 +204,18 @@ static int teardown(void **state) {
         return 0;
 }
 
+/* POST /v2/jobs of the spec, which must be taken. */
+static void create_toml(fixture *f, const char *toml) {
+        json_t *body = json_pack("{ss}", "toml", toml);
+        char *text = json_dumps(body, 0);
+        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
+        if (r.status != 200)
+                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
+        lktest_http_done(&r);
+        free(text);
+        json_decref(body);
+}
+
 static const char direct_job[] =
         "type = \"directrequest\"\n"
         "schemaVersion = 1\n"
@@ -232,14 +244,7 @@ static const char direct_job[] =
 
 static void create_job_waiting(fixture *f, const char *min_payment, const char *min_confirmations) {
         char *toml = lk_asprintf(direct_job, f->operator_address, min_payment, f->operator_address, min_confirmations);
-        json_t *body = json_pack("{ss}", "toml", toml);
-        char *text = json_dumps(body, 0);
-        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
-        if (r.status != 200)
-                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
-        lktest_http_done(&r);
-        free(text);
-        json_decref(body);
+        create_toml(f, toml);
         lk_free(toml);
 }
 
@@ -368,16 +373,6 @@ static void the_run_waits_for_its_transaction(void **state) {
 
 #define JOB_2 "b6bd25f9-8730-4837-92a2-2bf164ad930f"
 
-static void create_toml(fixture *f, const char *toml) {
-        json_t *body = json_pack("{ss}", "toml", toml);
-        char *text = json_dumps(body, 0);
-        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
-        if (r.status != 200)
-                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
-        lktest_http_done(&r);
-        free(text);
-        json_decref(body);
-}
 
 static const char rules_job[] =
         "type = \"directrequest\"\n"
@@ -655,14 +650,7 @@ static const char vrf_job[] =
 static void create_vrf_job_timing_out(fixture *f, const char *request_timeout) {
         char *toml = lk_asprintf(vrf_job, f->coordinator_address, f->vrf_key, f->address, request_timeout,
                                  f->coordinator_address, f->coordinator_address);
-        json_t *body = json_pack("{ss}", "toml", toml);
-        char *text = json_dumps(body, 0);
-        lktest_http r = lktest_node_call(&f->node, f->cookie, "POST", "/v2/jobs", text);
-        if (r.status != 200)
-                fail_msg("POST /v2/jobs: %ld %s", r.status, r.body);
-        lktest_http_done(&r);
-        free(text);
-        json_decref(body);
+        create_toml(f, toml);
         lk_free(toml);
 }
 
